@@ -1,0 +1,62 @@
+# Hotline's front door (design.md §7). Every target installs what is missing first.
+#   make demo   two stations and a record between them, verified
+#   make test   every test, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make build  the optimised hotline binary
+#   make bench  the benchmarks, figures as JSON
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+JOBS ?= $(shell nproc)
+
+DEBIAN_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
+  libsodium-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libtomlplusplus-dev \
+  libspdlog-dev libboost-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  python3 python3-nacl python3-cbor2
+
+RELEASE := build/release
+ASAN := build/asan
+BENCH := build/bench
+
+.PHONY: deps build test demo bench format clean
+
+# Installs only the packages that are absent, so a second run costs a few dpkg look-ups.
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(RELEASE)/build.ninja: | deps
+	cmake -S . -B $(RELEASE) -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOTLINE_TESTS=OFF
+
+build: deps $(RELEASE)/build.ninja
+	ninja -C $(RELEASE) -j $(JOBS) hotline
+	@echo "built $(RELEASE)/hotline"
+
+$(ASAN)/build.ninja: | deps
+	cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOTLINE_SANITIZE=ON
+
+test: deps $(ASAN)/build.ninja
+	ninja -C $(ASAN) -j $(JOBS)
+	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+demo: build
+	bash scripts/demo.sh $(RELEASE)/hotline
+
+$(BENCH)/build.ninja: | deps
+	cmake -S . -B $(BENCH) -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOTLINE_TESTS=OFF -DHOTLINE_BENCH=ON
+
+bench: deps $(BENCH)/build.ninja
+	ninja -C $(BENCH) -j $(JOBS)
+	bash bench/run.sh $(BENCH)
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

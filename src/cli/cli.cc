@@ -1,0 +1,42 @@
+#include "cli/cli.h"
+
+#include <cstdlib>
+#include <iostream>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace hotline::cli {
+
+std::string resolve_dir(const std::string& flag) {
+  if (!flag.empty()) {
+    return flag;
+  }
+  if (const char* env = std::getenv("HOTLINE_DIR"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return ".";
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"Hotline: secure, accountable crisis hotlines between sovereign parties."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show the help of every command");
+  const std::vector<Command> commands = {add_init_command(app), add_fingerprint_command(app),
+                                         add_verify_command(app), add_export_command(app),
+                                         add_demo_command(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  for (const Command& command : commands) {
+    if (command.app->parsed()) {
+      return command.run();
+    }
+  }
+  return kExitUsage;
+}
+
+}  // namespace hotline::cli

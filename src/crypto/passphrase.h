@@ -1,0 +1,31 @@
+// crypto/passphrase.h — a passphrase held in memory: move-only, never printed, wiped on destruction.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace hotline::crypto {
+
+class Passphrase {
+ public:
+  explicit Passphrase(std::string text) : text_(std::move(text)) {}
+  Passphrase(Passphrase&& other) noexcept;
+  Passphrase& operator=(Passphrase&& other) noexcept;
+  Passphrase(const Passphrase&) = delete;
+  Passphrase& operator=(const Passphrase&) = delete;
+  ~Passphrase();
+
+  std::string_view reveal() const { return text_; }
+  bool empty() const { return text_.empty(); }
+
+  // Reads the first line of `path` (without its line ending). An empty passphrase is an error.
+  static Result<Passphrase> read_file(const std::string& path);
+
+ private:
+  void wipe();
+  std::string text_;
+};
+
+}  // namespace hotline::crypto

@@ -1,0 +1,197 @@
+#include "station/line_record.h"
+
+#include <algorithm>
+
+namespace hotline::station {
+
+Result<LineRecord> LineRecord::open(store::RecordStore& store, const crypto::SigningKey& key,
+                                    const store::LineParties& line, const Clock& clock) {
+  if (line.local != key.public_key()) {
+    return make_error(Errc::kInvalidArgument, "line " + line.name + " belongs to another station");
+  }
+  LineRecord record(store, key, line, clock);
+  HOTLINE_ASSIGN(record.own_, store.chain_head(line.id, line.local));
+  HOTLINE_ASSIGN(record.peer_, store.chain_head(line.id, line.peer));
+  return record;
+}
+
+// Author times never go backwards within a chain (rule E5), even if the wall clock does.
+Micros LineRecord::now_not_before(Micros floor) const { return std::max(clock_->now(), floor); }
+
+Result<std::vector<SignedEntry>> LineRecord::author(std::vector<Draft> drafts) {
+  std::vector<SignedEntry> signed_entries;
+  signed_entries.reserve(drafts.size());
+  record::ChainHead head = own_;
+  for (Draft& draft : drafts) {
+    record::EntryFields f;
+    f.line = line_.id;
+    f.author = line_.local;
+    f.seq = head.position.seq + 1;
+    f.prev = head.position.hash;
+    f.time = now_not_before(head.time);
+    f.cross = peer_.position;
+    f.kind = std::move(draft.kind);
+    f.body = std::move(draft.body);
+    HOTLINE_ASSIGN(SignedEntry entry, record::sign_entry(*key_, std::move(f)));
+    head = {entry.position(), entry.fields.time};
+    signed_entries.push_back(std::move(entry));
+  }
+  HOTLINE_TRY(store_->append_entries(signed_entries));
+  own_ = head;
+  return signed_entries;
+}
+
+Result<std::vector<record::Hash>> LineRecord::chain_hashes(const record::PublicKey& author) {
+  std::vector<record::Hash> hashes;
+  constexpr std::size_t kPage = 4096;
+  for (;;) {
+    HOTLINE_ASSIGN(auto page, store_->read_entries(line_.id, author, hashes.size() + 1, kPage));
+    for (const auto& e : page) {
+      hashes.push_back(e.hash);
+    }
+    if (page.size() < kPage) {
+      return hashes;
+    }
+  }
+}
+
+Result<bool> LineRecord::already_held(const SignedEntry& entry) {
+  HOTLINE_ASSIGN(auto held, store_->read_entries(line_.id, line_.peer, entry.fields.seq, 1));
+  if (held.empty()) {
+    return make_error(Errc::kInternal, "peer entry below the head is missing from the store");
+  }
+  if (held.front().signed_bytes == entry.signed_bytes) {
+    return true;
+  }
+  if (auto evidence = record::find_equivocation(held.front(), entry)) {
+    store::Evidence e;
+    e.kind = store::Evidence::Kind::kEquivocation;
+    e.line = line_.id;
+    e.culprit = line_.peer;
+    e.seq = entry.fields.seq;
+    e.detail = "two different signed entries for seq " + std::to_string(entry.fields.seq);
+    e.first = evidence->first.signed_bytes;
+    e.second = evidence->second.signed_bytes;
+    e.recorded_at = clock_->now();
+    HOTLINE_TRY(store_->add_evidence(e));
+    return make_error(Errc::kConflict, "line " + line_.name + ": the peer signed two different "
+                                           "entries for seq " + std::to_string(entry.fields.seq) +
+                                           " (equivocation; evidence kept)");
+  }
+  return make_error(Errc::kBadSignature, "line " + line_.name + ": entry for seq " +
+                                             std::to_string(entry.fields.seq) +
+                                             " differs from the one held and is not validly signed");
+}
+
+Result<void> LineRecord::check_incoming(const SignedEntry& entry, const record::ChainHead& head) {
+  HOTLINE_TRY(record::check_extends(line_.id, line_.peer, head, entry));
+  if (!record::verify_entry_signature(entry)) {
+    return make_error(Errc::kBadSignature, "line " + line_.name + ": entry seq " +
+                                               std::to_string(entry.fields.seq) +
+                                               " does not carry the peer's valid signature");
+  }
+  const record::ChainPosition& cross = entry.fields.cross;
+  if (cross.seq > own_.position.seq) {
+    return make_error(Errc::kBrokenChain, "entry seq " + std::to_string(entry.fields.seq) +
+                                              " cross-links our seq " + std::to_string(cross.seq) +
+                                              ", which we never authored");
+  }
+  if (cross.seq > 0) {
+    HOTLINE_ASSIGN(auto ours, store_->read_entries(line_.id, line_.local, cross.seq, 1));
+    if (ours.empty() || ours.front().hash != cross.hash) {
+      return make_error(Errc::kBrokenChain, "entry seq " + std::to_string(entry.fields.seq) +
+                                                " cross-links a hash of our chain we never signed");
+    }
+  }
+  return success();
+}
+
+Result<SignedReceipt> LineRecord::accept_entries(const std::vector<SignedEntry>& entries) {
+  record::ChainHead head = peer_;
+  std::vector<SignedEntry> fresh;
+  for (const SignedEntry& entry : entries) {
+    if (entry.fields.seq >= 1 && entry.fields.seq <= head.position.seq) {
+      HOTLINE_ASSIGN(bool held, already_held(entry));
+      (void)held;  // identical: a resend after a reconnect; nothing to do
+      continue;
+    }
+    HOTLINE_TRY(check_incoming(entry, head));
+    head = {entry.position(), entry.fields.time};
+    fresh.push_back(entry);
+  }
+  if (!fresh.empty()) {
+    HOTLINE_TRY(store_->append_entries(std::move(fresh)));
+    peer_ = head;
+  }
+  record::ReceiptFields f;
+  f.line = line_.id;
+  f.signer = line_.local;
+  f.chain_author = line_.peer;
+  f.held = peer_.position;
+  f.time = clock_->now();
+  HOTLINE_ASSIGN(SignedReceipt receipt, record::sign_receipt(*key_, f));
+  HOTLINE_TRY(store_->add_receipt(receipt));
+  return receipt;
+}
+
+Result<void> LineRecord::accept_receipt(const SignedReceipt& receipt) {
+  if (receipt.fields.chain_author != line_.local) {
+    return make_error(Errc::kBrokenChain, "receipt is not for this station's chain");
+  }
+  if (!record::verify_receipt_signature(receipt)) {
+    return make_error(Errc::kBadSignature, "receipt does not carry the peer's valid signature");
+  }
+  // check_receipt needs the chain's hashes up to the acknowledged entry; only that one matters.
+  const std::uint64_t seq = receipt.fields.held.seq;
+  std::vector<record::Hash> hashes(std::min(seq, own_.position.seq));
+  if (seq >= 1 && seq <= own_.position.seq) {
+    HOTLINE_ASSIGN(auto held, store_->read_entries(line_.id, line_.local, seq, 1));
+    if (held.empty()) {
+      return make_error(Errc::kInternal, "own entry below the head is missing from the store");
+    }
+    hashes.back() = held.front().hash;
+  }
+  HOTLINE_TRY(record::check_receipt(receipt, line_.id, line_.peer, hashes));
+  return store_->add_receipt(receipt);
+}
+
+Result<SignedCheckpoint> LineRecord::checkpoint() {
+  record::CheckpointFields f;
+  f.line = line_.id;
+  f.signer = line_.local;
+  f.own = own_.position;
+  f.peer = peer_.position;
+  f.time = clock_->now();
+  HOTLINE_ASSIGN(SignedCheckpoint checkpoint, record::sign_checkpoint(*key_, f));
+  HOTLINE_TRY(store_->add_checkpoint(checkpoint));
+  return checkpoint;
+}
+
+Result<record::CheckpointMatch> LineRecord::accept_checkpoint(const SignedCheckpoint& checkpoint) {
+  if (checkpoint.fields.line != line_.id || checkpoint.fields.signer != line_.peer) {
+    return make_error(Errc::kBrokenChain, "checkpoint is not the peer's for this line");
+  }
+  if (!record::verify_checkpoint_signature(checkpoint)) {
+    return make_error(Errc::kBadSignature, "checkpoint does not carry the peer's valid signature");
+  }
+  HOTLINE_ASSIGN(auto peer_hashes, chain_hashes(line_.peer));
+  HOTLINE_ASSIGN(auto own_hashes, chain_hashes(line_.local));
+  auto comparison = record::compare_checkpoint(checkpoint, peer_hashes, own_hashes);
+  if (comparison.match == record::CheckpointMatch::kDivergent) {
+    store::Evidence e;
+    e.kind = store::Evidence::Kind::kDivergence;
+    e.line = line_.id;
+    e.culprit = line_.peer;
+    e.seq = checkpoint.fields.own.seq;
+    e.detail = comparison.detail;
+    e.first = checkpoint.signed_bytes;
+    e.recorded_at = clock_->now();
+    HOTLINE_TRY(store_->add_evidence(e));
+    return make_error(Errc::kConflict, "line " + line_.name + ": peer checkpoint diverges: " +
+                                           comparison.detail + " (evidence kept)");
+  }
+  HOTLINE_TRY(store_->add_checkpoint(checkpoint));
+  return comparison.match;
+}
+
+}  // namespace hotline::station

@@ -1,0 +1,78 @@
+// station/line_record.h — one station's side of one line's record.
+//
+// Authors entries on the station's own chain and accepts the peer's entries, receipts and
+// checkpoints, applying every rule of the record before anything is stored and storing durably
+// before anything is acknowledged (design.md §3). The link (and, until it exists, the offline
+// demo) drives it. Not thread-safe: one line is driven from one strand.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "crypto/identity.h"
+#include "record/verify.h"
+#include "store/record_store.h"
+
+namespace hotline::station {
+
+using record::SignedCheckpoint;
+using record::SignedEntry;
+using record::SignedReceipt;
+
+struct Draft {
+  std::string kind;
+  cbor::Value body;
+};
+
+class LineRecord {
+ public:
+  // Loads both chains' heads. `store`, `key` and `clock` must outlive the LineRecord.
+  static Result<LineRecord> open(store::RecordStore& store, const crypto::SigningKey& key,
+                                 const store::LineParties& line, const Clock& clock);
+
+  const store::LineParties& line() const { return line_; }
+  const record::ChainHead& own_head() const { return own_; }
+  const record::ChainHead& peer_head() const { return peer_; }
+
+  // Signs the drafts as the next entries of this station's chain and stores them durably in one
+  // commit. The returned entries are what to send to the peer.
+  Result<std::vector<SignedEntry>> author(std::vector<Draft> drafts);
+
+  // Accepts entries of the peer's chain, in order. Entries already held are skipped if identical;
+  // a different validly signed entry for a held sequence number is equivocation: the evidence is
+  // stored and the call fails with kConflict. Anything else that breaks a rule fails the call
+  // and stores nothing. On success all new entries are durable and the returned receipt (also
+  // stored) acknowledges the peer's chain up to its new head.
+  Result<SignedReceipt> accept_entries(const std::vector<SignedEntry>& entries);
+
+  // Accepts the peer's receipt for this station's chain, after checking it; stores it.
+  Result<void> accept_receipt(const SignedReceipt& receipt);
+
+  // Signs and stores a checkpoint of both heads.
+  Result<SignedCheckpoint> checkpoint();
+
+  // Checks and stores the peer's checkpoint. A divergent one is stored as evidence and reported
+  // as kConflict; one ahead of the local copy is stored and reported as kAhead.
+  Result<record::CheckpointMatch> accept_checkpoint(const SignedCheckpoint& checkpoint);
+
+ private:
+  LineRecord(store::RecordStore& store, const crypto::SigningKey& key, store::LineParties line,
+             const Clock& clock)
+      : store_(&store), key_(&key), line_(std::move(line)), clock_(&clock) {}
+
+  Result<std::vector<record::Hash>> chain_hashes(const record::PublicKey& author);
+  Result<void> check_incoming(const SignedEntry& entry, const record::ChainHead& head);
+  Result<bool> already_held(const SignedEntry& entry);
+  Micros now_not_before(Micros floor) const;
+
+  store::RecordStore* store_;
+  const crypto::SigningKey* key_;
+  store::LineParties line_;
+  const Clock* clock_;
+  record::ChainHead own_;
+  record::ChainHead peer_;
+};
+
+}  // namespace hotline::station

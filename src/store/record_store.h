@@ -1,0 +1,117 @@
+// store/record_store.h — the station's one storage interface (design.md §5).
+//
+// Everything a station keeps goes through this interface, so that a PostgreSQL backend can
+// replace SQLite without touching the rest (design.md §9).
+//
+// Guarantees of every implementation:
+// - Durability: a write call returns success only after its transaction is durable on disk
+//   (SQLite: WAL with synchronous=FULL). On failure nothing of that call was written.
+// - Group commit: concurrent writes are batched into one transaction by a single writer, so
+//   throughput is not bounded by one fsync per call. `append_entries_async` lets one producer keep
+//   many appends in flight.
+// - Chain integrity: `append_entries` accepts an entry only if it extends the stored chain
+//   (sequence head+1, previous hash = head hash); otherwise the whole call fails with
+//   kBrokenChain and writes nothing. The store does not check signatures: the record layer does,
+//   before calling it.
+// - Reads see only committed data and may run while a write is in progress, from this process or
+//   from another process that opened the same database read-only.
+#pragma once
+
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "record/checkpoint.h"
+#include "record/entry.h"
+#include "record/receipt.h"
+#include "record/verify.h"
+
+namespace hotline::store {
+
+using record::ChainHead;
+using record::LineId;
+using record::PublicKey;
+using record::SignedCheckpoint;
+using record::SignedEntry;
+using record::SignedReceipt;
+
+// A line as the record knows it: its name and the two parties. (Routes and terms are
+// configuration, not record.)
+struct LineParties {
+  LineId id;
+  std::string name;
+  PublicKey local;  // this station
+  PublicKey peer;
+
+  bool operator==(const LineParties&) const = default;
+};
+
+// Evidence of misbehaviour kept for a line: two conflicting signed items (equivocation), or a
+// peer's checkpoint that contradicts the local copy (divergence).
+struct Evidence {
+  enum class Kind { kEquivocation, kDivergence };
+  Kind kind = Kind::kEquivocation;
+  LineId line;
+  PublicKey culprit;       // who signed the conflicting items
+  std::uint64_t seq = 0;   // the contested sequence number
+  std::string detail;      // human-readable explanation
+  Bytes first;             // exact signed bytes of the first item
+  Bytes second;            // exact signed bytes of the conflicting item (empty for divergence)
+  Micros recorded_at = 0;  // when the store wrote it (its clock); ignored by add_evidence
+};
+
+class RecordStore {
+ public:
+  virtual ~RecordStore() = default;
+
+  // Registers a line. Idempotent when identical; kConflict if the id exists with other parties.
+  [[nodiscard]] virtual Result<void> add_line(const LineParties& line) = 0;
+  [[nodiscard]] virtual Result<std::vector<LineParties>> lines() = 0;
+
+  // The head of `author`'s chain on `line` (seq 0 and zero hash when empty). kNotFound for an
+  // unknown line.
+  [[nodiscard]] virtual Result<ChainHead> chain_head(const LineId& line,
+                                                     const PublicKey& author) = 0;
+
+  // Appends entries, possibly of several chains, in order. Durable on success; all-or-nothing.
+  [[nodiscard]] virtual Result<void> append_entries(std::vector<SignedEntry> entries) = 0;
+  // Same, without waiting: the future resolves when the batch is durable (or failed). Batches
+  // submitted from one thread are applied in submission order.
+  virtual std::future<Result<void>> append_entries_async(std::vector<SignedEntry> entries) = 0;
+
+  // Entries of one chain with seq in [from_seq, from_seq + limit), ascending.
+  [[nodiscard]] virtual Result<std::vector<SignedEntry>> read_entries(const LineId& line,
+                                                                      const PublicKey& author,
+                                                                      std::uint64_t from_seq,
+                                                                      std::size_t limit) = 0;
+
+  // Receipts and checkpoints, signed by either party. Stored in arrival order; an identical item
+  // stored twice is kept once.
+  [[nodiscard]] virtual Result<void> add_receipt(const SignedReceipt& receipt) = 0;
+  [[nodiscard]] virtual Result<std::vector<SignedReceipt>> receipts(const LineId& line) = 0;
+  [[nodiscard]] virtual Result<void> add_checkpoint(const SignedCheckpoint& checkpoint) = 0;
+  [[nodiscard]] virtual Result<std::vector<SignedCheckpoint>> checkpoints(const LineId& line) = 0;
+
+  [[nodiscard]] virtual Result<void> add_evidence(const Evidence& evidence) = 0;
+  [[nodiscard]] virtual Result<std::vector<Evidence>> evidence(const LineId& line) = 0;
+};
+
+struct SqliteOptions {
+  bool read_only = false;  // for `verify`/`export` beside a running station
+  // Name of a registered SQLite VFS to use instead of the default (tests inject faults this way).
+  std::string vfs;
+  const Clock* clock = nullptr;  // for recorded_at stamps; the system clock if null
+};
+
+// Opens (creating if absent and not read-only) the database at `path`, migrating its schema to the
+// current version. Errors name the path: kCorrupt for a damaged file or one that is not a Hotline
+// database, kIo for an unwritable directory, kPermission for unreadable files, kRefused for a
+// database written by a newer Hotline, kNotFound when a read-only open finds no file.
+[[nodiscard]] Result<std::unique_ptr<RecordStore>> open_sqlite_store(const std::string& path,
+                                                                     const SqliteOptions& options);
+
+}  // namespace hotline::store
