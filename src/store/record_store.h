@@ -5,7 +5,11 @@
 //
 // Guarantees of every implementation:
 // - Durability: a write call returns success only after its transaction is durable on disk
-//   (SQLite: WAL with synchronous=FULL). On failure nothing of that call was written.
+//   (SQLite: WAL with synchronous=FULL). On failure nothing of that call was written, with one
+//   exception no storage engine can avoid: when the disk fails to fsync, whether the write reached
+//   it is unknown. The store then fails that call with kIo and refuses every later write until it
+//   is reopened, which reads what is really on disk (so a station restarts rather than builds on
+//   a commit that may vanish).
 // - Group commit: concurrent writes are batched into one transaction by a single writer, so
 //   throughput is not bounded by one fsync per call. `append_entries_async` lets one producer keep
 //   many appends in flight.

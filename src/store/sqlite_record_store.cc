@@ -1,0 +1,205 @@
+#include "store/sqlite_record_store.h"
+
+#include <map>
+#include <utility>
+
+#include "store/sqlite_schema.h"
+#include "store/sqlite_tables.h"
+
+namespace hotline::store {
+namespace {
+
+std::future<Result<void>> ready(Result<void> result) {
+  std::promise<Result<void>> promise;
+  promise.set_value(std::move(result));
+  return promise.get_future();
+}
+
+std::string entry_name(const record::EntryFields& fields) {
+  return "entry " + std::to_string(fields.seq) + " of chain " +
+         record::short_fingerprint(fields.author) + " on line " + fields.line.hex();
+}
+
+// The chain rule of record_store.h: sequence head+1 and previous hash = head hash.
+Result<void> check_extends_head(const record::ChainPosition& head, const SignedEntry& entry) {
+  const record::EntryFields& fields = entry.fields;
+  if (fields.seq != head.seq + 1) {
+    std::string stored_head = "entry " + std::to_string(head.seq);
+    return make_error(Errc::kBrokenChain,
+                      entry_name(fields) + " does not follow the stored head, " + stored_head);
+  }
+  if (fields.prev != head.hash) {
+    return make_error(Errc::kBrokenChain,
+                      entry_name(fields) + " names a previous hash that is not the hash of entry " +
+                          std::to_string(head.seq) + " as stored");
+  }
+  return success();
+}
+
+// Runs on the writer thread inside the job's savepoint: a refusal part-way leaves nothing of the
+// call behind. Heads are read from the transaction itself, so they include the jobs before this
+// one in the batch and never anything that was rolled back.
+Result<void> append_in_order(Connection& db, const std::vector<SignedEntry>& entries, Micros now) {
+  std::map<std::pair<LineId, PublicKey>, record::ChainPosition> heads;  // as this call extends them
+  for (const SignedEntry& entry : entries) {
+    const record::EntryFields& fields = entry.fields;
+    auto head = heads.find({fields.line, fields.author});
+    if (head == heads.end()) {
+      HOTLINE_TRY(tables::require_line(db, fields.line));
+      HOTLINE_ASSIGN(ChainHead stored, tables::select_head(db, fields.line, fields.author));
+      head = heads.emplace(std::make_pair(fields.line, fields.author), stored.position).first;
+    }
+    HOTLINE_TRY(check_extends_head(head->second, entry));
+    HOTLINE_TRY(tables::insert_entry(db, entry, now));
+    head->second = entry.position();
+  }
+  return success();
+}
+
+Result<void> add_line_once(Connection& db, const LineParties& line) {
+  HOTLINE_ASSIGN(std::optional<LineParties> existing, tables::find_line(db, line.id));
+  if (!existing) {
+    return tables::insert_line(db, line);
+  }
+  if (*existing == line) {
+    return success();
+  }
+  return make_error(Errc::kConflict, db.path() + ": line " + line.id.hex() +
+                                         " is already registered with another name or parties");
+}
+
+}  // namespace
+
+SqliteRecordStore::SqliteRecordStore(std::string path, const Clock* clock)
+    : path_(std::move(path)), clock_(clock != nullptr ? clock : &system_clock_) {}
+
+Result<std::unique_ptr<SqliteRecordStore>> SqliteRecordStore::open(const std::string& path,
+                                                                   const SqliteOptions& options) {
+  std::unique_ptr<SqliteRecordStore> store(new SqliteRecordStore(path, options.clock));
+  if (options.read_only) {
+    HOTLINE_ASSIGN(store->reader_,
+                   Connection::open(path, Connection::Mode::kReadOnly, options.vfs));
+    HOTLINE_TRY(check_for_reading(*store->reader_));
+    return store;
+  }
+  HOTLINE_ASSIGN(std::unique_ptr<Connection> writer,
+                 Connection::open(path, Connection::Mode::kReadWrite, options.vfs));
+  HOTLINE_TRY(prepare_for_writing(*writer));
+  // Opened after the writer has created and migrated the file, so it always finds a database.
+  HOTLINE_ASSIGN(store->reader_, Connection::open(path, Connection::Mode::kReadOnly, options.vfs));
+  store->writer_ = std::make_unique<GroupCommitWriter>(std::move(writer));
+  return store;
+}
+
+SqliteRecordStore::~SqliteRecordStore() {
+  // The reader closes first, so that the writer's connection is the last one: closing it
+  // checkpoints the WAL into the database file and removes the WAL. Destroying the writer first
+  // finishes every write already submitted (they do not use the reader).
+  reader_.reset();
+  writer_.reset();
+}
+
+std::uint64_t SqliteRecordStore::commits() const {
+  return writer_ != nullptr ? writer_->commits() : 0;
+}
+
+std::future<Result<void>> SqliteRecordStore::submit(
+    std::function<Result<void>(Connection&, Micros now)> job) {
+  if (writer_ == nullptr) {
+    return ready(make_error(Errc::kRefused, path_ + ": the store was opened read-only"));
+  }
+  return writer_->submit(
+      [clock = clock_, job = std::move(job)](Connection& db) { return job(db, clock->now()); });
+}
+
+// --- writes -------------------------------------------------------------------------------------
+
+Result<void> SqliteRecordStore::add_line(const LineParties& line) {
+  return submit([line](Connection& db, Micros) { return add_line_once(db, line); }).get();
+}
+
+Result<void> SqliteRecordStore::append_entries(std::vector<SignedEntry> entries) {
+  return append_entries_async(std::move(entries)).get();
+}
+
+std::future<Result<void>> SqliteRecordStore::append_entries_async(
+    std::vector<SignedEntry> entries) {
+  if (entries.empty()) {
+    return ready(success());
+  }
+  return submit([entries = std::move(entries)](Connection& db, Micros now) {
+    return append_in_order(db, entries, now);
+  });
+}
+
+Result<void> SqliteRecordStore::add_receipt(const SignedReceipt& receipt) {
+  return submit([receipt](Connection& db, Micros now) -> Result<void> {
+           HOTLINE_TRY(tables::require_line(db, receipt.fields.line));
+           return tables::insert_receipt(db, receipt, now);
+         })
+      .get();
+}
+
+Result<void> SqliteRecordStore::add_checkpoint(const SignedCheckpoint& checkpoint) {
+  return submit([checkpoint](Connection& db, Micros now) -> Result<void> {
+           HOTLINE_TRY(tables::require_line(db, checkpoint.fields.line));
+           return tables::insert_checkpoint(db, checkpoint, now);
+         })
+      .get();
+}
+
+Result<void> SqliteRecordStore::add_evidence(const Evidence& evidence) {
+  return submit([evidence](Connection& db, Micros now) -> Result<void> {
+           HOTLINE_TRY(tables::require_line(db, evidence.line));
+           return tables::insert_evidence(db, evidence, now);
+         })
+      .get();
+}
+
+// --- reads --------------------------------------------------------------------------------------
+
+Result<std::vector<LineParties>> SqliteRecordStore::lines() {
+  std::lock_guard lock(read_mutex_);
+  return tables::select_lines(*reader_);
+}
+
+Result<ChainHead> SqliteRecordStore::chain_head(const LineId& line, const PublicKey& author) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return tables::select_head(*reader_, line, author);
+}
+
+Result<std::vector<SignedEntry>> SqliteRecordStore::read_entries(const LineId& line,
+                                                                 const PublicKey& author,
+                                                                 std::uint64_t from_seq,
+                                                                 std::size_t limit) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return tables::select_entries(*reader_, line, author, from_seq, limit);
+}
+
+Result<std::vector<SignedReceipt>> SqliteRecordStore::receipts(const LineId& line) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return tables::select_receipts(*reader_, line);
+}
+
+Result<std::vector<SignedCheckpoint>> SqliteRecordStore::checkpoints(const LineId& line) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return tables::select_checkpoints(*reader_, line);
+}
+
+Result<std::vector<Evidence>> SqliteRecordStore::evidence(const LineId& line) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return tables::select_evidence(*reader_, line);
+}
+
+Result<std::unique_ptr<RecordStore>> open_sqlite_store(const std::string& path,
+                                                       const SqliteOptions& options) {
+  HOTLINE_ASSIGN(std::unique_ptr<SqliteRecordStore> store, SqliteRecordStore::open(path, options));
+  return std::unique_ptr<RecordStore>(std::move(store));
+}
+
+}  // namespace hotline::store
