@@ -101,10 +101,8 @@ Result<Bytes> read_whole_file(const std::string& path, std::size_t max_size) {
 }
 
 Result<void> sync_parent_directory(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) {
-    dir = ".";
-  }
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) {
     return io_error("cannot open directory", dir, errno);

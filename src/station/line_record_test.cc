@@ -121,7 +121,7 @@ TEST_F(TwoStations, BothStationsHoldTheSameVerifiableRecord) {
     LineRecord& author = i % 2 == 0 ? *alpha_ : *bravo_;
     LineRecord& reader = i % 2 == 0 ? *bravo_ : *alpha_;
     clock_.advance(1000);
-    auto sent = author.author(one_draft("m" + std::to_string(i))).value();
+    auto sent = author.author(one_draft(std::to_string(i))).value();
     auto receipt = reader.accept_entries(sent).value();
     ASSERT_TRUE(author.accept_receipt(receipt).ok());
   }
