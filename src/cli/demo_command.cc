@@ -104,7 +104,8 @@ Command add_demo_command(CLI::App& app) {
       "demo", "Create two stations with a line and write and verify a record between them");
   sub->add_option("--dir", flags->dir, "An empty or new directory for the two stations")
       ->required();
-  sub->add_option("--entries", flags->entries, "How many entries to exchange")->capture_default_str()
+  sub->add_option("--entries", flags->entries, "How many entries to exchange")
+      ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   sub->add_flag("--json", flags->json, "Print one JSON document");
   return {sub, [flags] {

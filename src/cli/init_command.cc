@@ -21,11 +21,14 @@ Command add_init_command(CLI::App& app) {
     bool json = false;
   };
   auto flags = std::make_shared<Flags>();
-  CLI::App* sub = app.add_subcommand("init", "Create a station: identity key, configuration, database");
+  CLI::App* sub =
+      app.add_subcommand("init", "Create a station: identity key, configuration, database");
   sub->add_option("--dir", flags->dir, "Data directory (default $HOTLINE_DIR or .)");
   sub->add_option("--name", flags->name, "The station's name, e.g. mod-hanoi")->required();
-  sub->add_option("--listen", flags->listen, "Where peers' links arrive (HOST:PORT)")->capture_default_str();
-  sub->add_option("--api", flags->api, "Where the API and console are served (HOST:PORT)")->capture_default_str();
+  sub->add_option("--listen", flags->listen, "Where peers' links arrive (HOST:PORT)")
+      ->capture_default_str();
+  sub->add_option("--api", flags->api, "Where the API and console are served (HOST:PORT)")
+      ->capture_default_str();
   sub->add_option("--passphrase-file", flags->passphrase_file,
                   "Seal the identity key with the passphrase in this file (Argon2id)");
   sub->add_option("--seed-hex", flags->seed_hex,

@@ -32,18 +32,20 @@ int print_summary(const record::VerifySummary& s, const std::string& what, bool 
                           {"unconfirmed_checkpoints", s.unconfirmed_checkpoints}};
     if (s.first_problem) {
       const record::Finding& f = *s.first_problem;
-      doc["first_problem"] = {{"item", f.item}, {"type", f.type},   {"line", f.line},
-                              {"chain", f.chain}, {"seq", f.seq},   {"reason", f.reason},
+      doc["first_problem"] = {{"item", f.item},
+                              {"type", f.type},
+                              {"line", f.line},
+                              {"chain", f.chain},
+                              {"seq", f.seq},
+                              {"reason", f.reason},
                               {"description", f.describe()}};
     }
     print_json(doc);
   } else if (s.sound()) {
-    std::cout << "sound: " << what << ": " << s.lines << " line(s), " << s.entries
-              << " entries, " << s.receipts << " receipts, " << s.checkpoints
-              << " checkpoints verified";
+    std::cout << "sound: " << what << ": " << s.lines << " line(s), " << s.entries << " entries, "
+              << s.receipts << " receipts, " << s.checkpoints << " checkpoints verified";
     if (s.unconfirmed_checkpoints > 0) {
-      std::cout << " (" << s.unconfirmed_checkpoints
-                << " checkpoint(s) name entries not yet held)";
+      std::cout << " (" << s.unconfirmed_checkpoints << " checkpoint(s) name entries not yet held)";
     }
     std::cout << "\n";
   } else {

@@ -22,7 +22,8 @@ Result<Bytes> from_hex(std::string_view hex) {
   }
   size_t written = 0;
   const char* end = nullptr;
-  if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, &end) != 0 ||
+  if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, &end) !=
+          0 ||
       written != out.size()) {
     size_t offset = end != nullptr ? static_cast<size_t>(end - hex.data()) : 0;
     return make_error(Errc::kInvalidArgument,

@@ -122,7 +122,8 @@ class Decoder {
       case 31:
         return fail_at(start, "indefinite-length break is not allowed");
       default:
-        return fail_at(start, "floats and simple values other than false/true/null are not allowed");
+        return fail_at(start,
+                       "floats and simple values other than false/true/null are not allowed");
     }
   }
 
@@ -301,8 +302,8 @@ void encode_to(const Value& value, Bytes& out) {
       }
       return;
     case Value::Type::kBool:
-      out.push_back(static_cast<std::uint8_t>((kMajorSimple << 5) |
-                                              (value.as_bool() ? kTrue : kFalse)));
+      out.push_back(
+          static_cast<std::uint8_t>((kMajorSimple << 5) | (value.as_bool() ? kTrue : kFalse)));
       return;
     case Value::Type::kNull:
       out.push_back(static_cast<std::uint8_t>((kMajorSimple << 5) | kNullSimple));

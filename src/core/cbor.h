@@ -79,7 +79,8 @@ class Value {
   bool operator==(const Value& other) const { return data_ == other.data_; }
 
  private:
-  using Data = std::variant<std::uint64_t, std::uint64_t, Bytes, std::string, Array, Map, bool, Null>;
+  using Data =
+      std::variant<std::uint64_t, std::uint64_t, Bytes, std::string, Array, Map, bool, Null>;
   explicit Value(Data d) : data_(std::move(d)) {}
   Data data_;
 };

@@ -51,14 +51,17 @@ TEST(CborDecode, RejectsUnsortedAndDuplicateMapKeys) {
   expect_rejected("a201010101", "duplicated");
   // Bytewise order of encodings: 0x18 0x18 (24) sorts after 0x17 (23), and "a" (0x61 0x61) after 1.
   EXPECT_TRUE(decode(hex("a21701181801")).ok());
-  expect_rejected("a2616101" "0101", "ascending");
+  expect_rejected(
+      "a2616101"
+      "0101",
+      "ascending");
 }
 
 TEST(CborDecode, RejectsInvalidUtf8) {
   expect_rejected("61ff", "UTF-8");
-  expect_rejected("62c0af", "UTF-8");        // overlong
-  expect_rejected("63eda080", "UTF-8");      // surrogate
-  expect_rejected("64f4908080", "UTF-8");    // above U+10FFFF
+  expect_rejected("62c0af", "UTF-8");      // overlong
+  expect_rejected("63eda080", "UTF-8");    // surrogate
+  expect_rejected("64f4908080", "UTF-8");  // above U+10FFFF
 }
 
 TEST(CborDecode, RejectsExcessiveNesting) {

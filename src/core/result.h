@@ -42,7 +42,7 @@ inline Error make_error(Errc code, std::string message) { return Error{code, std
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return state_.index() == 0; }
@@ -113,19 +113,20 @@ inline Result<void> success() { return Result<void>(); }
 }  // namespace hotline
 
 // Propagates the error of an expression returning Result<...>, else yields nothing.
-#define HOTLINE_TRY(expr)                  \
-  do {                                     \
-    auto hotline_try_result_ = (expr);     \
-    if (!hotline_try_result_.ok()) {       \
-      return hotline_try_result_.error();  \
-    }                                      \
+#define HOTLINE_TRY(expr)                 \
+  do {                                    \
+    auto hotline_try_result_ = (expr);    \
+    if (!hotline_try_result_.ok()) {      \
+      return hotline_try_result_.error(); \
+    }                                     \
   } while (false)
 
 #define HOTLINE_CONCAT_INNER(a, b) a##b
 #define HOTLINE_CONCAT(a, b) HOTLINE_CONCAT_INNER(a, b)
 
 // Declares `lhs` from the value of a Result expression, or returns its error.
-#define HOTLINE_ASSIGN(lhs, expr) HOTLINE_ASSIGN_IMPL(HOTLINE_CONCAT(hotline_r_, __LINE__), lhs, expr)
+#define HOTLINE_ASSIGN(lhs, expr) \
+  HOTLINE_ASSIGN_IMPL(HOTLINE_CONCAT(hotline_r_, __LINE__), lhs, expr)
 #define HOTLINE_ASSIGN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                        \
   if (!tmp.ok()) {                          \

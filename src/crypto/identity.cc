@@ -48,8 +48,8 @@ std::string_view context_string(SigningContext context) {
 
 Result<PublicKey> PublicKey::from_bytes(ByteView bytes) {
   if (bytes.size() != kPublicKeySize) {
-    return make_error(Errc::kMalformed, "public key must be 32 bytes, got " +
-                                            std::to_string(bytes.size()));
+    return make_error(Errc::kMalformed,
+                      "public key must be 32 bytes, got " + std::to_string(bytes.size()));
   }
   std::array<std::uint8_t, kPublicKeySize> raw;
   std::copy(bytes.begin(), bytes.end(), raw.begin());
@@ -84,8 +84,8 @@ bool verify_signature(const PublicKey& signer, SigningContext context, ByteView 
                       const Signature& signature) {
   ensure_sodium();
   Bytes m = domain_message(context, message);
-  return crypto_sign_verify_detached(signature.data(), m.data(), m.size(),
-                                     signer.bytes().data()) == 0;
+  return crypto_sign_verify_detached(signature.data(), m.data(), m.size(), signer.bytes().data()) ==
+         0;
 }
 
 SigningKey SigningKey::generate() {

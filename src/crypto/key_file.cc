@@ -41,7 +41,8 @@ struct KeyFile {
 };
 
 Error corrupt(const std::string& path, const std::string& why) {
-  return make_error(Errc::kCorrupt, "key file " + path + " is not a valid Hotline key file: " + why);
+  return make_error(Errc::kCorrupt,
+                    "key file " + path + " is not a valid Hotline key file: " + why);
 }
 
 Result<Bytes> field_bytes(const cbor::Value& map, std::uint64_t key, std::size_t size,
@@ -161,7 +162,10 @@ Result<SigningKey> read_key_file(const std::string& path,
     if ((st.st_mode & 077) != 0) {
       char mode[8];
       std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-      return make_error(Errc::kPermission, "key file " + path + " holds a plain private key but has permissions " + mode + "; it must be readable by its owner only (chmod 600 " + path + ")");
+      return make_error(Errc::kPermission,
+                        "key file " + path + " holds a plain private key but has permissions " +
+                            mode + "; it must be readable by its owner only (chmod 600 " + path +
+                            ")");
     }
     HOTLINE_ASSIGN(SigningKey key, SigningKey::from_seed(file.secret));
     if (key.public_key() != file.public_key) {
@@ -180,8 +184,8 @@ Result<SigningKey> read_key_file(const std::string& path,
                                                 file.nonce.data(), box_key.data());
   sodium_memzero(box_key.data(), box_key.size());
   if (opened != 0) {
-    return make_error(Errc::kPermission, "wrong passphrase for key file " + path +
-                                             " (or the file was altered)");
+    return make_error(Errc::kPermission,
+                      "wrong passphrase for key file " + path + " (or the file was altered)");
   }
   auto key = SigningKey::from_seed(seed);
   sodium_memzero(seed.data(), seed.size());

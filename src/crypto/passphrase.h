@@ -1,4 +1,5 @@
-// crypto/passphrase.h — a passphrase held in memory: move-only, never printed, wiped on destruction.
+// crypto/passphrase.h — a passphrase held in memory: move-only, never printed, wiped on
+// destruction.
 #pragma once
 
 #include <string>

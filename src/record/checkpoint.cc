@@ -62,11 +62,10 @@ Result<SignedCheckpoint> sign_checkpoint(const crypto::SigningKey& key, Checkpoi
 Result<SignedCheckpoint> decode_checkpoint(ByteView signed_bytes) {
   SignedCheckpoint checkpoint;
   HOTLINE_ASSIGN(checkpoint.envelope, open_envelope(signed_bytes));
-  HOTLINE_ASSIGN(
-      cbor::Value map,
-      decode_payload(checkpoint.envelope.payload,
-                     {kVersion, kLine, kSigner, kOwnSeq, kOwnHash, kPeerSeq, kPeerHash, kTime},
-                     "checkpoint"));
+  HOTLINE_ASSIGN(cbor::Value map, decode_payload(checkpoint.envelope.payload,
+                                                 {kVersion, kLine, kSigner, kOwnSeq, kOwnHash,
+                                                  kPeerSeq, kPeerHash, kTime},
+                                                 "checkpoint"));
   fields::Reader r(map, "checkpoint");
   CheckpointFields& f = checkpoint.fields;
   HOTLINE_ASSIGN(f.version, r.version(kVersion));

@@ -23,8 +23,8 @@ constexpr Hash kZeroHash{};
 
 Result<void> check_kind(std::string_view kind) {
   if (kind.empty() || kind.size() > kMaxKindLength) {
-    return make_error(Errc::kMalformed, "entry kind must be 1 to " +
-                                            std::to_string(kMaxKindLength) + " characters");
+    return make_error(Errc::kMalformed,
+                      "entry kind must be 1 to " + std::to_string(kMaxKindLength) + " characters");
   }
   for (char c : kind) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
@@ -83,9 +83,9 @@ Result<SignedEntry> sign_entry(const crypto::SigningKey& key, EntryFields fields
   entry.envelope.signature = key.sign(crypto::SigningContext::kEntry, entry.envelope.payload);
   entry.signed_bytes = seal_envelope(entry.envelope.payload, entry.envelope.signature);
   if (entry.signed_bytes.size() > kMaxSignedItemSize) {
-    return make_error(Errc::kInvalidArgument, "entry of " +
-                                                  std::to_string(entry.signed_bytes.size()) +
-                                                  " bytes exceeds the limit");
+    return make_error(
+        Errc::kInvalidArgument,
+        "entry of " + std::to_string(entry.signed_bytes.size()) + " bytes exceeds the limit");
   }
   entry.hash = crypto::sha256(entry.signed_bytes);
   entry.fields = std::move(fields);
@@ -95,11 +95,10 @@ Result<SignedEntry> sign_entry(const crypto::SigningKey& key, EntryFields fields
 Result<SignedEntry> decode_entry(ByteView signed_bytes) {
   SignedEntry entry;
   HOTLINE_ASSIGN(entry.envelope, open_envelope(signed_bytes));
-  HOTLINE_ASSIGN(cbor::Value map,
-                 decode_payload(entry.envelope.payload,
-                                {kVersion, kLine, kAuthor, kSeq, kPrev, kTime, kCrossSeq,
-                                 kCrossHash, kKind, kBody},
-                                "entry"));
+  HOTLINE_ASSIGN(cbor::Value map, decode_payload(entry.envelope.payload,
+                                                 {kVersion, kLine, kAuthor, kSeq, kPrev, kTime,
+                                                  kCrossSeq, kCrossHash, kKind, kBody},
+                                                 "entry"));
   fields::Reader r(map, "entry");
   EntryFields& f = entry.fields;
   HOTLINE_ASSIGN(f.version, r.version(kVersion));

@@ -31,8 +31,8 @@ Result<Envelope> open_envelope(ByteView signed_bytes) {
   }
   const Bytes& signature = outer.as_array()[1].as_bytes();
   if (signature.size() != crypto::kSignatureSize) {
-    return make_error(Errc::kMalformed, "signature is " + std::to_string(signature.size()) +
-                                            " bytes, not 64");
+    return make_error(Errc::kMalformed,
+                      "signature is " + std::to_string(signature.size()) + " bytes, not 64");
   }
   Envelope envelope;
   envelope.payload = outer.as_array()[0].as_bytes();
@@ -45,8 +45,7 @@ Result<cbor::Value> decode_payload(ByteView payload,
                                    std::string_view what) {
   auto decoded = cbor::decode(payload);
   if (!decoded) {
-    return make_error(Errc::kMalformed,
-                      std::string(what) + " payload: " + decoded.error().message);
+    return make_error(Errc::kMalformed, std::string(what) + " payload: " + decoded.error().message);
   }
   const cbor::Value& map = *decoded;
   if (!map.is_map()) {

@@ -57,7 +57,8 @@ Result<Claims> read_claims(const json& j) {
   Claims c;
   for (const char* field : {"type", "line", "author", "signed"}) {
     if (!j.contains(field) || !j[field].is_string()) {
-      return make_error(Errc::kMalformed, std::string("field \"") + field + "\" is missing or not a string");
+      return make_error(Errc::kMalformed,
+                        std::string("field \"") + field + "\" is missing or not a string");
     }
   }
   if (!j.contains("seq") || !j["seq"].is_number_unsigned()) {

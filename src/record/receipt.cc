@@ -61,10 +61,10 @@ Result<SignedReceipt> sign_receipt(const crypto::SigningKey& key, ReceiptFields 
 Result<SignedReceipt> decode_receipt(ByteView signed_bytes) {
   SignedReceipt receipt;
   HOTLINE_ASSIGN(receipt.envelope, open_envelope(signed_bytes));
-  HOTLINE_ASSIGN(cbor::Value map,
-                 decode_payload(receipt.envelope.payload,
-                                {kVersion, kLine, kSigner, kChainAuthor, kSeq, kHash, kTime},
-                                "receipt"));
+  HOTLINE_ASSIGN(
+      cbor::Value map,
+      decode_payload(receipt.envelope.payload,
+                     {kVersion, kLine, kSigner, kChainAuthor, kSeq, kHash, kTime}, "receipt"));
   fields::Reader r(map, "receipt");
   ReceiptFields& f = receipt.fields;
   HOTLINE_ASSIGN(f.version, r.version(kVersion));

@@ -32,9 +32,8 @@ std::string Finding::describe() const {
 
 void RecordVerifier::note(Finding finding) {
   const auto& first = summary_.first_problem;
-  const bool earlier =
-      !first || (finding.intrinsic && !first->intrinsic) ||
-      (finding.intrinsic == first->intrinsic && finding.item < first->item);
+  const bool earlier = !first || (finding.intrinsic && !first->intrinsic) ||
+                       (finding.intrinsic == first->intrinsic && finding.item < first->item);
   if (earlier) {
     summary_.first_problem = std::move(finding);
   }
@@ -77,7 +76,8 @@ RecordVerifier::LineState* RecordVerifier::line_for(std::size_t item, const std:
     return nullptr;
   }
   if (!it->second.chains.contains(who)) {
-    note({item, type, id.hex(), who.fingerprint(), seq, "signed by a station not party to the line"});
+    note({item, type, id.hex(), who.fingerprint(), seq,
+          "signed by a station not party to the line"});
     return nullptr;
   }
   return &it->second;
@@ -147,8 +147,8 @@ void RecordVerifier::check_cross_links() {
         view.fields.seq = i + 1;
         view.fields.cross = chain.cross_links[i];
         if (auto ok = check_cross_link(view, other.hashes, previous); !ok) {
-          note({chain.items[i], "entry", id.hex(), author.fingerprint(), i + 1,
-                ok.error().message});
+          note(
+              {chain.items[i], "entry", id.hex(), author.fingerprint(), i + 1, ok.error().message});
           break;
         }
         previous = chain.cross_links[i].seq;
@@ -204,8 +204,8 @@ void RecordVerifier::check_checkpoints() {
       continue;
     }
     const PublicKey& other = other_party(line->header, f.signer);
-    CheckpointComparison c = compare_checkpoint(checkpoint, line->chains[f.signer].hashes,
-                                                line->chains[other].hashes);
+    CheckpointComparison c =
+        compare_checkpoint(checkpoint, line->chains[f.signer].hashes, line->chains[other].hashes);
     if (c.match == CheckpointMatch::kDivergent) {
       where.reason = "divergence: " + c.detail;
       note(std::move(where));

@@ -24,7 +24,7 @@ namespace hotline::record {
 struct LineHeader {
   LineId id;
   std::string name;
-  PublicKey first;   // the two parties, in any order
+  PublicKey first;  // the two parties, in any order
   PublicKey second;
 };
 
@@ -71,8 +71,8 @@ class RecordVerifier {
  private:
   struct ChainState {
     std::vector<Hash> hashes;
-    std::vector<std::size_t> items;           // input position of each entry
-    std::vector<ChainPosition> cross_links;   // each entry's cross-link
+    std::vector<std::size_t> items;          // input position of each entry
+    std::vector<ChainPosition> cross_links;  // each entry's cross-link
     ChainHead head;
     bool broken = false;  // a problem was reported; later entries of this chain are not checked
   };

@@ -104,10 +104,10 @@ VerifySummary verify_signed_items(const LineHeader& header,
 TEST(RecordVerifier, FlippingAnyByteOfAnySignedItemIsCaughtAndNamed) {
   const auto lines = make_export();
   auto header_json = nlohmann::json::parse(lines[0]);
-  LineHeader header{LineId::from_hex(header_json["line"].get<std::string>()).value(),
-                    header_json["name"],
-                    PublicKey::from_fingerprint(header_json["parties"][0].get<std::string>()).value(),
-                    PublicKey::from_fingerprint(header_json["parties"][1].get<std::string>()).value()};
+  LineHeader header{
+      LineId::from_hex(header_json["line"].get<std::string>()).value(), header_json["name"],
+      PublicKey::from_fingerprint(header_json["parties"][0].get<std::string>()).value(),
+      PublicKey::from_fingerprint(header_json["parties"][1].get<std::string>()).value()};
   std::vector<std::pair<std::string, Bytes>> items;
   for (std::size_t i = 1; i < lines.size(); ++i) {
     items.emplace_back(nlohmann::json::parse(lines[i])["type"], signed_of(lines[i]));

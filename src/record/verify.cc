@@ -16,8 +16,8 @@ Result<void> check_extends(const LineId& line, const PublicKey& author, const Ch
     return broken("entry belongs to line " + f.line.hex() + ", not " + line.hex());
   }
   if (f.author != author) {  // E2
-    return broken("entry is authored by " + f.author.fingerprint() + ", not by the chain's author " +
-                  author.fingerprint());
+    return broken("entry is authored by " + f.author.fingerprint() +
+                  ", not by the chain's author " + author.fingerprint());
   }
   if (f.seq != head.position.seq + 1) {  // E3
     return broken("expected " + seq_text(head.position.seq + 1) + ", found " + seq_text(f.seq));
@@ -90,8 +90,9 @@ CheckpointComparison compare_checkpoint(const SignedCheckpoint& checkpoint,
     const std::uint64_t seq = head.claimed.seq;
     if (seq > head.local.size()) {
       result.match = CheckpointMatch::kAhead;
-      result.detail = std::string(head.name) + " at " + seq_text(seq) + " is beyond the local copy (" +
-                      std::to_string(head.local.size()) + " entries)";
+      result.detail = std::string(head.name) + " at " + seq_text(seq) +
+                      " is beyond the local copy (" + std::to_string(head.local.size()) +
+                      " entries)";
       continue;
     }
     const Hash local = seq == 0 ? Hash{} : head.local[seq - 1];

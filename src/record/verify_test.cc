@@ -31,13 +31,14 @@ class VerifyRules : public ::testing::Test {
 TEST_F(VerifyRules, E1WrongLine) {
   LineId other = line.id;
   other.bytes[0] ^= 1;
-  EXPECT_FALSE(check_extends(other, line.alpha.public_key(), head_after_first(),
-                             line.alpha_chain[1]).ok());
+  EXPECT_FALSE(
+      check_extends(other, line.alpha.public_key(), head_after_first(), line.alpha_chain[1]).ok());
 }
 
 TEST_F(VerifyRules, E2WrongAuthor) {
-  EXPECT_FALSE(check_extends(line.id, line.bravo.public_key(), head_after_first(),
-                             line.alpha_chain[1]).ok());
+  EXPECT_FALSE(
+      check_extends(line.id, line.bravo.public_key(), head_after_first(), line.alpha_chain[1])
+          .ok());
 }
 
 TEST_F(VerifyRules, E3GapOrRepeat) {
@@ -64,8 +65,9 @@ TEST_F(VerifyRules, E5TimeGoesBackwards) {
 }
 
 TEST_F(VerifyRules, ExtendsWhenEverythingHolds) {
-  EXPECT_TRUE(check_extends(line.id, line.alpha.public_key(), head_after_first(),
-                            line.alpha_chain[1]).ok());
+  EXPECT_TRUE(
+      check_extends(line.id, line.alpha.public_key(), head_after_first(), line.alpha_chain[1])
+          .ok());
 }
 
 TEST_F(VerifyRules, E6CrossLinkMustExistAndMatch) {
@@ -84,7 +86,7 @@ TEST_F(VerifyRules, ReceiptRules) {
   EXPECT_TRUE(check_receipt(r, line.id, line.bravo.public_key(), alpha_hashes).ok());
   LineId other = line.id;
   other.bytes[3] ^= 1;
-  EXPECT_FALSE(check_receipt(r, other, line.bravo.public_key(), alpha_hashes).ok());  // R1
+  EXPECT_FALSE(check_receipt(r, other, line.bravo.public_key(), alpha_hashes).ok());    // R1
   EXPECT_FALSE(check_receipt(r, line.id, line.alpha.public_key(), alpha_hashes).ok());  // R2
   std::vector<Hash> shorter(alpha_hashes.begin(), alpha_hashes.begin() + 1);
   EXPECT_FALSE(check_receipt(r, line.id, line.bravo.public_key(), shorter).ok());  // R3 beyond

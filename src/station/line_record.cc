@@ -74,13 +74,15 @@ Result<bool> LineRecord::already_held(const SignedEntry& entry) {
     e.second = evidence->second.signed_bytes;
     e.recorded_at = clock_->now();
     HOTLINE_TRY(store_->add_evidence(e));
-    return make_error(Errc::kConflict, "line " + line_.name + ": the peer signed two different "
-                                           "entries for seq " + std::to_string(entry.fields.seq) +
+    return make_error(Errc::kConflict, "line " + line_.name +
+                                           ": the peer signed two different "
+                                           "entries for seq " +
+                                           std::to_string(entry.fields.seq) +
                                            " (equivocation; evidence kept)");
   }
-  return make_error(Errc::kBadSignature, "line " + line_.name + ": entry for seq " +
-                                             std::to_string(entry.fields.seq) +
-                                             " differs from the one held and is not validly signed");
+  return make_error(Errc::kBadSignature,
+                    "line " + line_.name + ": entry for seq " + std::to_string(entry.fields.seq) +
+                        " differs from the one held and is not validly signed");
 }
 
 Result<void> LineRecord::check_incoming(const SignedEntry& entry, const record::ChainHead& head) {

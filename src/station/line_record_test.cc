@@ -94,8 +94,8 @@ TEST_F(TwoStations, AResendIsAcceptedOnceAndAcknowledgedAgain) {
 
 TEST_F(TwoStations, AReceiptForAnEntryNeverSentIsRefused) {
   alpha_->author(one_draft("1")).value();
-  record::ReceiptFields f{record::kFormatVersion, a_side_.id, bravo_key_->public_key(),
-                          alpha_key_->public_key(), {5, {}}, clock_.now()};
+  record::ReceiptFields f{record::kFormatVersion,   a_side_.id, bravo_key_->public_key(),
+                          alpha_key_->public_key(), {5, {}},    clock_.now()};
   f.held.hash[0] = 1;
   auto receipt = record::sign_receipt(*bravo_key_, f).value();
   EXPECT_FALSE(alpha_->accept_receipt(receipt).ok());
@@ -104,8 +104,8 @@ TEST_F(TwoStations, AReceiptForAnEntryNeverSentIsRefused) {
 TEST_F(TwoStations, DivergentCheckpointIsKeptAsEvidence) {
   auto sent = alpha_->author(one_draft("1")).value();
   ASSERT_TRUE(bravo_->accept_entries(sent).ok());
-  record::CheckpointFields f{record::kFormatVersion, a_side_.id, bravo_key_->public_key(),
-                             {0, {}}, sent[0].position(), clock_.now()};
+  record::CheckpointFields f{record::kFormatVersion, a_side_.id,  bravo_key_->public_key(), {0, {}},
+                             sent[0].position(),     clock_.now()};
   f.peer.hash[7] ^= 1;  // bravo claims a different hash for alpha's entry 1
   auto lying = record::sign_checkpoint(*bravo_key_, f).value();
   auto accepted = alpha_->accept_checkpoint(lying);

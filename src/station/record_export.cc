@@ -96,10 +96,12 @@ Result<record::VerifySummary> verify_store(store::RecordStore& store, unsigned t
     HOTLINE_ASSIGN(auto evidence, store.evidence(l.id));
     if (!evidence.empty() && !evidence_finding) {
       const auto& e = evidence.front();
-      const char* kind = e.kind == store::Evidence::Kind::kEquivocation ? "equivocation"
-                                                                         : "divergence";
-      evidence_finding = record::Finding{0, "evidence", l.id.hex(), e.culprit.fingerprint(), e.seq,
-                                         std::string(kind) + " evidence held: " + e.detail};
+      const char* kind =
+          e.kind == store::Evidence::Kind::kEquivocation ? "equivocation" : "divergence";
+      evidence_finding =
+          record::Finding{0,          "evidence",
+                          l.id.hex(), e.culprit.fingerprint(),
+                          e.seq,      std::string(kind) + " evidence held: " + e.detail};
     }
   }
   record::VerifySummary summary = verifier.finish();

@@ -1,12 +1,12 @@
 #include "station/station_dir.h"
 
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/file_io.h"
 #include "crypto/key_file.h"

@@ -23,7 +23,7 @@ struct StationPaths {
 
 struct InitOptions {
   std::string dir;
-  std::string name;                   // the station's display name, e.g. "mod-hanoi"
+  std::string name;                     // the station's display name, e.g. "mod-hanoi"
   std::string listen = "0.0.0.0:7400";  // where peers' links arrive
   std::string api = "127.0.0.1:7480";   // where the API and console are served
   std::optional<crypto::Passphrase> passphrase;

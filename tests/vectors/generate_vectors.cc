@@ -24,8 +24,8 @@ Bytes seed_from(std::uint8_t first) {
   return seed;
 }
 
-json item_json(const record::Envelope& envelope, const Bytes& signed_bytes, const crypto::Hash& hash,
-               std::string_view context) {
+json item_json(const record::Envelope& envelope, const Bytes& signed_bytes,
+               const crypto::Hash& hash, std::string_view context) {
   return {{"context", context},
           {"payload", to_hex(envelope.payload)},
           {"signature", to_hex(envelope.signature)},
@@ -77,11 +77,11 @@ json vectors() {
   auto b1 = entry(bravo, line, 1, {}, kStart + 1'500'000, a1.position(), "Received; we will check");
   auto a2 = entry(alpha, line, 2, a1.hash, kStart + 2'000'000, b1.position(), "Thank you");
 
-  record::ReceiptFields rf{record::kFormatVersion, line, bravo.public_key(), alpha.public_key(),
-                           a2.position(), kStart + 2'100'000};
+  record::ReceiptFields rf{record::kFormatVersion, line,          bravo.public_key(),
+                           alpha.public_key(),     a2.position(), kStart + 2'100'000};
   auto receipt = record::sign_receipt(bravo, rf).value();
-  record::CheckpointFields cf{record::kFormatVersion, line, alpha.public_key(), a2.position(),
-                              b1.position(), kStart + 3'000'000};
+  record::CheckpointFields cf{record::kFormatVersion, line,          alpha.public_key(),
+                              a2.position(),          b1.position(), kStart + 3'000'000};
   auto checkpoint = record::sign_checkpoint(alpha, cf).value();
 
   // Invalid 1: seq 1 written as 0x18 0x01, then validly signed over those very bytes.
@@ -101,14 +101,16 @@ json vectors() {
 
   return {{"format", "hotline record v1"},
           {"keys",
-           {{"alpha", {{"seed", to_hex(alpha_seed)}, {"fingerprint", alpha.public_key().fingerprint()}}},
-            {"bravo", {{"seed", to_hex(bravo_seed)}, {"fingerprint", bravo.public_key().fingerprint()}}}}},
+           {{"alpha",
+             {{"seed", to_hex(alpha_seed)}, {"fingerprint", alpha.public_key().fingerprint()}}},
+            {"bravo",
+             {{"seed", to_hex(bravo_seed)}, {"fingerprint", bravo.public_key().fingerprint()}}}}},
           {"line", {{"name", name}, {"id", line.hex()}}},
           {"entry_first", entry_json(a1)},
           {"entry_cross_linked", entry_json(b1)},
           {"entry_second", entry_json(a2)},
-          {"receipt", item_json(receipt.envelope, receipt.signed_bytes, receipt.hash,
-                                "hotline/v1/receipt")},
+          {"receipt",
+           item_json(receipt.envelope, receipt.signed_bytes, receipt.hash, "hotline/v1/receipt")},
           {"checkpoint", item_json(checkpoint.envelope, checkpoint.signed_bytes, checkpoint.hash,
                                    "hotline/v1/checkpoint")},
           {"invalid_non_canonical",
