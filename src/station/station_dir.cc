@@ -1,15 +1,14 @@
 #include "station/station_dir.h"
 
 #include <sys/stat.h>
-#include <toml++/toml.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <sstream>
 
 #include "core/file_io.h"
 #include "crypto/key_file.h"
+#include "station/config.h"
 #include "store/record_store.h"
 
 namespace hotline::station {
@@ -30,15 +29,12 @@ Result<void> make_directory(const std::string& dir) {
   return success();
 }
 
-std::string config_text(const InitOptions& options) {
-  auto station = toml::table{{"name", options.name},
-                             {"listen", options.listen},
-                             {"api", options.api},
-                             {"log_level", "info"}};
-  auto root = toml::table{{"station", station}};
-  std::ostringstream out;
-  out << "# Hotline station configuration (docs/configuration.md).\n" << root << "\n";
-  return out.str();
+Result<StationConfig> initial_config(const InitOptions& options) {
+  StationConfig config;
+  config.name = options.name;
+  HOTLINE_ASSIGN(config.listen, Endpoint::parse(options.listen));
+  HOTLINE_ASSIGN(config.api, Endpoint::parse(options.api));
+  return config;
 }
 
 }  // namespace
@@ -47,6 +43,7 @@ Result<InitResult> init_station(const InitOptions& options) {
   if (options.name.empty()) {
     return make_error(Errc::kInvalidArgument, "--name must not be empty");
   }
+  HOTLINE_ASSIGN(StationConfig config, initial_config(options));
   StationPaths paths{options.dir};
   if (fs::exists(paths.key()) || fs::exists(paths.database())) {
     return make_error(Errc::kRefused, "directory " + options.dir +
@@ -63,8 +60,8 @@ Result<InitResult> init_station(const InitOptions& options) {
     key.emplace(crypto::SigningKey::generate());
   }
   HOTLINE_TRY(crypto::write_key_file(paths.key(), *key, options.passphrase));
-  std::string config = config_text(options);
-  HOTLINE_TRY(create_file_durably(paths.config(), as_bytes(config), 0600));
+  const std::string text = render_config(config);
+  HOTLINE_TRY(create_file_durably(paths.config(), as_bytes(text), 0600));
   store::SqliteOptions store_options;
   HOTLINE_ASSIGN(auto store, store::open_sqlite_store(paths.database(), store_options));
   return InitResult{key->public_key(), options.passphrase.has_value()};
