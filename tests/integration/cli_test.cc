@@ -176,6 +176,37 @@ TEST_F(Cli, ACorruptOrForeignDatabaseFailsVerificationNamingThePath) {
   EXPECT_NE(r.err.find("hotline.db"), std::string::npos) << r.err;
 }
 
+TEST_F(Cli, LinesAreAddedListedAndShown) {
+  auto a = run_hotline({"init", "--dir", station("a"), "--name", "alpha"});
+  auto b = run_hotline({"init", "--dir", station("b"), "--name", "bravo", "--json"});
+  ASSERT_EQ(b.exit_code, 0);
+  const std::string peer = json::parse(b.out)["fingerprint"];
+  auto bad = run_hotline({"line", "add", "--dir", station("a"), "--name", "m", "--peer",
+                          "hl1:nothex", "--route", "127.0.0.1:7401"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("hl1:nothex"), std::string::npos) << bad.err;
+  auto added = run_hotline({"line", "add", "--dir", station("a"), "--name", "ministers", "--peer",
+                            peer, "--route", "127.0.0.1:7401", "--route", "127.0.0.2:7401",
+                            "--response-deadline", "72h", "--json"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(json::parse(added.out)["response_deadline"], "72h");
+  auto again = run_hotline({"line", "add", "--dir", station("a"), "--name", "ministers", "--peer",
+                            peer, "--route", "127.0.0.1:7401"});
+  EXPECT_EQ(again.exit_code, 4);
+  auto list = run_hotline({"line", "list", "--dir", station("a"), "--json"});
+  ASSERT_EQ(list.exit_code, 0);
+  auto lines = json::parse(list.out)["lines"];
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["peer"], peer);
+  EXPECT_EQ(lines[0]["routes"][1], "127.0.0.2:7401");
+  EXPECT_EQ(lines[0]["ack_deadline"]["FLASH"], "10m");
+  auto show = run_hotline({"line", "show", "--dir", station("a"), "--name", "nope"});
+  EXPECT_EQ(show.exit_code, 2);
+  // The record knows the line too: verify sees it.
+  auto verify = run_hotline({"verify", "--dir", station("a"), "--json"});
+  EXPECT_EQ(json::parse(verify.out)["lines"], 1);
+}
+
 TEST_F(Cli, ExportOfAMissingStationIsAClearError) {
   auto r = run_hotline({"export", "--dir", station("none")});
   EXPECT_EQ(r.exit_code, 2);
