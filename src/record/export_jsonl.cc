@@ -76,11 +76,13 @@ Result<Claims> read_claims(const json& j) {
   return c;
 }
 
-Result<void> check_claims(const Claims& c, const LineId& line, const PublicKey& author,
-                          std::uint64_t seq) {
-  if (c.line != line.hex() || c.author != author.fingerprint() || c.seq != seq) {
+// Every field beside "signed" is a decoded copy for readers; a forged copy (say, a changed body
+// text over untouched signed bytes) would mislead them, so the line must be exactly what `export`
+// writes for those signed bytes.
+Result<void> check_copies(const json& line, const std::string& expected) {
+  if (line != json::parse(expected)) {
     return make_error(Errc::kMalformed,
-                      "the JSON fields line/author/seq disagree with the signed bytes");
+                      "the decoded fields of this line disagree with its signed bytes");
   }
   return success();
 }
@@ -93,7 +95,11 @@ Result<LineHeader> read_header(const json& j) {
                       "a line header needs \"line\", \"name\" and two \"parties\" fingerprints");
   }
   LineHeader header;
-  HOTLINE_ASSIGN(header.id, LineId::from_hex(j["line"].get<std::string>()));
+  const std::string id = j["line"];
+  if (id.size() != 32 || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return make_error(Errc::kMalformed, "\"line\" must be 32 lowercase hex digits");
+  }
+  HOTLINE_ASSIGN(header.id, LineId::from_hex(id));
   header.name = j["name"];
   HOTLINE_ASSIGN(header.first, PublicKey::from_fingerprint(j["parties"][0].get<std::string>()));
   HOTLINE_ASSIGN(header.second, PublicKey::from_fingerprint(j["parties"][1].get<std::string>()));
@@ -114,15 +120,15 @@ Result<void> feed(RecordVerifier& verifier, std::size_t item, const std::string&
   HOTLINE_ASSIGN(Claims c, read_claims(j));
   if (c.type == "entry") {
     HOTLINE_ASSIGN(SignedEntry e, decode_entry(c.signed_bytes));
-    HOTLINE_TRY(check_claims(c, e.fields.line, e.fields.author, e.fields.seq));
+    HOTLINE_TRY(check_copies(j, export_entry(e)));
     verifier.add_entry(item, std::move(e));
   } else if (c.type == "receipt") {
     HOTLINE_ASSIGN(SignedReceipt r, decode_receipt(c.signed_bytes));
-    HOTLINE_TRY(check_claims(c, r.fields.line, r.fields.signer, r.fields.held.seq));
+    HOTLINE_TRY(check_copies(j, export_receipt(r)));
     verifier.add_receipt(item, std::move(r));
   } else if (c.type == "checkpoint") {
     HOTLINE_ASSIGN(SignedCheckpoint k, decode_checkpoint(c.signed_bytes));
-    HOTLINE_TRY(check_claims(c, k.fields.line, k.fields.signer, k.fields.own.seq));
+    HOTLINE_TRY(check_copies(j, export_checkpoint(k)));
     verifier.add_checkpoint(item, std::move(k));
   } else {
     return make_error(Errc::kMalformed, "unknown type \"" + c.type + "\"");

@@ -17,14 +17,14 @@ const PublicKey& other_party(const LineHeader& header, const PublicKey& key) {
 }  // namespace
 
 std::string Finding::describe() const {
-  std::string out = "item " + std::to_string(item) + " (" + type;
+  std::string out = (item > 0 ? "item " + std::to_string(item) + " (" : "(") + type;
   if (!line.empty()) {
     out += ", line " + line;
   }
   if (!chain.empty()) {
     out += ", chain " + chain;
   }
-  if (type == "entry" || type == "receipt" || type == "checkpoint") {
+  if (seq > 0) {
     out += ", seq " + std::to_string(seq);
   }
   return out + "): " + reason;
@@ -46,6 +46,10 @@ void RecordVerifier::add_unreadable(std::size_t item, std::string type, std::str
 void RecordVerifier::add_line(std::size_t item, const LineHeader& header) {
   ++summary_.lines;
   const std::string id = header.id.hex();
+  if (header.name.empty() || header.name.size() > kMaxLineNameLength) {
+    note({item, "line", id, "", 0, "a line name must be 1 to 128 bytes"});
+    return;
+  }
   if (header.first == header.second) {
     note({item, "line", id, "", 0, "a line's two parties must be different stations"});
     return;
@@ -142,6 +146,11 @@ void RecordVerifier::check_cross_links() {
       const ChainState& other = line.chains[other_party(line.header, author)];
       std::uint64_t previous = 0;
       for (std::size_t i = 0; i < chain.hashes.size(); ++i) {
+        if (other.broken && chain.cross_links[i].seq > other.hashes.size()) {
+          // The other chain was cut short where a problem was already reported; a link past that
+          // point cannot be judged, and blaming this entry would name a symptom, not the cause.
+          break;
+        }
         // Only the cross-link fields matter here; rebuild a minimal entry view.
         SignedEntry view;
         view.fields.seq = i + 1;

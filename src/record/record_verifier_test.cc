@@ -189,6 +189,32 @@ TEST(RecordVerifier, JsonFieldsMustAgreeWithSignedBytes) {
   EXPECT_EQ(s.first_problem->item, 4u);
 }
 
+TEST(RecordVerifier, ForgedDecodedCopiesAreCaught) {
+  auto lines = make_export();
+  auto j = nlohmann::json::parse(lines[4]);
+  j["body"]["1"] = "a different text than the one signed";
+  lines[4] = j.dump();
+  VerifySummary s = verify_lines(lines);
+  ASSERT_FALSE(s.sound());
+  EXPECT_EQ(s.first_problem->item, 5u);
+  EXPECT_NE(s.first_problem->reason.find("decoded fields"), std::string::npos);
+}
+
+TEST(RecordVerifier, ADeletedEntryOfTheSecondChainIsNamedNotAnInnocentCrossLink) {
+  const auto lines = make_export();
+  auto author = [](const std::string& l) { return nlohmann::json::parse(l)["author"]; };
+  std::size_t second_chain_start = 2;
+  while (author(lines[second_chain_start]) == author(lines[1])) {
+    ++second_chain_start;
+  }
+  auto copy = lines;
+  copy.erase(copy.begin() + static_cast<std::ptrdiff_t>(second_chain_start + 3));
+  VerifySummary s = verify_lines(copy);
+  ASSERT_FALSE(s.sound());
+  // The entry after the gap (now at the deleted one's position) breaks rule E3.
+  EXPECT_EQ(s.first_problem->item, second_chain_start + 4) << s.first_problem->describe();
+}
+
 TEST(RecordVerifier, LineHeaderMustDeriveTheLineId) {
   auto lines = make_export();
   auto j = nlohmann::json::parse(lines[0]);
