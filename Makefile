@@ -3,6 +3,7 @@
 #   make test   every test, built with AddressSanitizer and UndefinedBehaviorSanitizer
 #   make build  the optimised hotline binary
 #   make bench  the benchmarks, figures as JSON
+#   make fuzz   the libFuzzer targets (frame parser, record decoders), FUZZ_SECONDS (60) each
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
@@ -13,11 +14,18 @@ DEBIAN_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libspdlog-dev libboost-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-nacl python3-cbor2
 
+# `make fuzz` and `make test` (which runs the fuzzers briefly) need these: libFuzzer comes with
+# clang, which the station itself is not built with (style.md: Debian's clang 14 cannot build
+# Boost 1.74's coroutines).
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
+
 RELEASE := build/release
 ASAN := build/asan
 BENCH := build/bench
+FUZZ := build/fuzz
+FUZZ_SECONDS ?= 60
 
-.PHONY: deps build test demo bench format clean
+.PHONY: deps build test demo bench fuzz fuzz-deps format clean
 
 # Installs only the packages that are absent, so a second run costs a few dpkg look-ups.
 deps:
@@ -41,7 +49,7 @@ build: deps $(RELEASE)/build.ninja
 $(ASAN)/build.ninja: | deps
 	cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOTLINE_SANITIZE=ON
 
-test: deps $(ASAN)/build.ninja
+test: fuzz-deps $(ASAN)/build.ninja
 	ninja -C $(ASAN) -j $(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
@@ -54,6 +62,13 @@ $(BENCH)/build.ninja: | deps
 bench: deps $(BENCH)/build.ninja
 	ninja -C $(BENCH) -j $(JOBS)
 	bash bench/run.sh $(BENCH)
+
+# The frame parser and record decoders under libFuzzer, FUZZ_SECONDS each; fails on any finding.
+fuzz-deps: deps
+	@$(MAKE) --no-print-directory deps DEBIAN_PACKAGES="$(FUZZ_PACKAGES)"
+
+fuzz: fuzz-deps
+	bash fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -214,7 +214,7 @@ Value Value::integer(std::int64_t v) {
   if (v >= 0) {
     return uint(static_cast<std::uint64_t>(v));
   }
-  return Value(Data(std::in_place_index<1>, static_cast<std::uint64_t>(-1 - v)));
+  return make<1>(static_cast<std::uint64_t>(-1 - v));
 }
 
 Value Value::map(Map v) {
@@ -230,7 +230,7 @@ Value Value::map(Map v) {
   for (auto& k : keyed) {
     sorted.push_back(std::move(k.second));
   }
-  return Value(Data(std::in_place_index<5>, std::move(sorted)));
+  return make<5>(std::move(sorted));
 }
 
 const Value* Value::find(std::uint64_t key) const {

@@ -43,17 +43,17 @@ class Value {
   enum class Type { kUnsigned, kNegative, kBytes, kText, kArray, kMap, kBool, kNull };
 
   Value() : data_(Null{}) {}
-  static Value uint(std::uint64_t v) { return Value(Data(std::in_place_index<0>, v)); }
+  static Value uint(std::uint64_t v) { return make<0>(v); }
   // Any int64; non-negative values become unsigned integers.
   static Value integer(std::int64_t v);
-  static Value bytes(Bytes v) { return Value(Data(std::in_place_index<2>, std::move(v))); }
+  static Value bytes(Bytes v) { return make<2>(std::move(v)); }
   static Value bytes(ByteView v) { return bytes(Bytes(v.begin(), v.end())); }
-  static Value text(std::string v) { return Value(Data(std::in_place_index<3>, std::move(v))); }
-  static Value array(Array v) { return Value(Data(std::in_place_index<4>, std::move(v))); }
+  static Value text(std::string v) { return make<3>(std::move(v)); }
+  static Value array(Array v) { return make<4>(std::move(v)); }
   // Sorts the entries into deterministic order. Duplicate keys are a caller bug: use `decode` for
   // untrusted input.
   static Value map(Map v);
-  static Value boolean(bool v) { return Value(Data(std::in_place_index<6>, v)); }
+  static Value boolean(bool v) { return make<6>(v); }
   static Value null() { return Value(); }
 
   Type type() const { return static_cast<Type>(data_.index()); }
@@ -81,7 +81,14 @@ class Value {
  private:
   using Data =
       std::variant<std::uint64_t, std::uint64_t, Bytes, std::string, Array, Map, bool, Null>;
-  explicit Value(Data d) : data_(std::move(d)) {}
+  // Emplaces into a default (null) value: constructing the variant from a temporary makes GCC 12
+  // report a false -Wmaybe-uninitialized at -O2.
+  template <std::size_t I, class T>
+  static Value make(T&& v) {
+    Value out;
+    out.data_.template emplace<I>(std::forward<T>(v));
+    return out;
+  }
   Data data_;
 };
 
