@@ -21,7 +21,9 @@ enum EntryKey : std::uint64_t {
 
 constexpr Hash kZeroHash{};
 
-Result<void> check_kind(std::string_view kind) {
+}  // namespace
+
+Result<void> validate_entry_kind(std::string_view kind) {
   if (kind.empty() || kind.size() > kMaxKindLength) {
     return make_error(Errc::kMalformed,
                       "entry kind must be 1 to " + std::to_string(kMaxKindLength) + " characters");
@@ -35,9 +37,11 @@ Result<void> check_kind(std::string_view kind) {
   return success();
 }
 
+namespace {
+
 // Rules that concern one entry alone, checked when signing and when decoding.
 Result<void> check_self_consistent(const EntryFields& f) {
-  HOTLINE_TRY(check_kind(f.kind));
+  HOTLINE_TRY(validate_entry_kind(f.kind));
   if (f.seq == 0) {
     return make_error(Errc::kMalformed, "entry sequence numbers start at 1");
   }

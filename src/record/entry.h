@@ -43,6 +43,9 @@ struct SignedEntry {
 // limits. Does not check the signature.
 [[nodiscard]] Result<SignedEntry> decode_entry(ByteView signed_bytes);
 
+// A kind is 1 to kMaxKindLength characters of a-z, 0-9 and '-'.
+[[nodiscard]] Result<void> validate_entry_kind(std::string_view kind);
+
 // Whether the entry carries its author's valid signature.
 [[nodiscard]] bool verify_entry_signature(const SignedEntry& entry);
 

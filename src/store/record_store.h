@@ -17,6 +17,11 @@
 //   (sequence head+1, previous hash = head hash); otherwise the whole call fails with
 //   kBrokenChain and writes nothing. The store does not check signatures: the record layer does,
 //   before calling it.
+// - Outbox (design.md §4, "Precedence"): drafts waiting to be authored on a line are kept durably
+//   and handed out in send order, FLASH first and oldest first within a precedence. A draft leaves
+//   the outbox only in the transaction that appends the entries authored from it
+//   (`append_entries_from_drafts`), so a crash can neither lose a draft nor let it be authored
+//   twice.
 // - Reads see only committed data and may run while a write is in progress, from this process or
 //   from another process that opened the same database read-only.
 #pragma once
@@ -28,6 +33,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/precedence.h"
 #include "core/result.h"
 #include "record/checkpoint.h"
 #include "record/entry.h"
@@ -68,6 +74,19 @@ struct Evidence {
   Micros recorded_at = 0;  // when the store wrote it (its clock); ignored by add_evidence
 };
 
+// A draft in the outbox: the content of an entry not yet authored. Sequence, previous hash, time
+// and signature are given when the link authors it (design.md §4: "sequenced when sent").
+struct OutboxDraft {
+  std::uint64_t id = 0;  // assigned by the store, increasing, never reused: the draft's age
+  LineId line;
+  Precedence precedence = Precedence::kRoutine;
+  Micros queued_at = 0;  // the store's clock when it was queued; for metrics, not for order
+  std::string kind;      // the entry kind (record::EntryFields::kind)
+  Bytes body;            // canonical CBOR of the entry body
+
+  bool operator==(const OutboxDraft&) const = default;
+};
+
 class RecordStore {
  public:
   virtual ~RecordStore() = default;
@@ -102,6 +121,42 @@ class RecordStore {
 
   [[nodiscard]] virtual Result<void> add_evidence(const Evidence& evidence) = 0;
   [[nodiscard]] virtual Result<std::vector<Evidence>> evidence(const LineId& line) = 0;
+
+  // --- outbox ---
+
+  // Queues a draft on `line`; durable on success. Returns its id, greater than that of every draft
+  // queued before on any line. kNotFound for an unknown line; kInvalidArgument if `body` is not
+  // one canonical CBOR item. The kind is checked by the record layer when the draft is signed.
+  [[nodiscard]] virtual Result<std::uint64_t> enqueue_draft(const LineId& line,
+                                                            Precedence precedence, std::string kind,
+                                                            Bytes body) = 0;
+
+  // Up to `limit` drafts of `line` in send order: precedence (FLASH first), then id (oldest
+  // first). kNotFound for an unknown line.
+  [[nodiscard]] virtual Result<std::vector<OutboxDraft>> next_drafts(const LineId& line,
+                                                                     std::size_t limit) = 0;
+
+  // Appends `entries` exactly as `append_entries` does (chain rule, all-or-nothing) and, in the
+  // same transaction, removes the drafts `draft_ids` from the outbox. Nothing is written unless
+  // all of it is:
+  // - kNotFound if a draft is no longer in the outbox: it was authored already (e.g. by a call
+  //   that committed just before a crash, and is now retried), so authoring it again would send
+  //   it twice;
+  // - kBrokenChain if an entry does not extend its stored chain (the drafts stay queued);
+  // - kInvalidArgument if `draft_ids` repeats an id, or names a draft of a line on which
+  //   `entries` appends nothing.
+  // The store does not compare the entries' kinds and bodies with the drafts': the caller signed
+  // them from next_drafts.
+  [[nodiscard]] virtual Result<void> append_entries_from_drafts(
+      std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids) = 0;
+  // Same, without waiting, ordered with append_entries_async (see there).
+  virtual std::future<Result<void>> append_entries_from_drafts_async(
+      std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids) = 0;
+
+  // How many drafts of `line` are queued at `precedence`, or at all precedences when nullopt.
+  // kNotFound for an unknown line.
+  [[nodiscard]] virtual Result<std::size_t> count_drafts(const LineId& line,
+                                                         std::optional<Precedence> precedence) = 0;
 };
 
 struct SqliteOptions {

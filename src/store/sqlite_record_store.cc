@@ -1,8 +1,11 @@
 #include "store/sqlite_record_store.h"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
+#include "core/cbor.h"
+#include "store/sqlite_outbox.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_tables.h"
 
@@ -54,6 +57,29 @@ Result<void> append_in_order(Connection& db, const std::vector<SignedEntry>& ent
     head->second = entry.position();
   }
   return success();
+}
+
+// Removes the drafts that `entries` were authored from, before any entry is appended: a draft
+// already gone means this call would author it a second time (record_store.h). Runs in the same
+// job, hence the same savepoint, as the append.
+Result<void> take_drafts(Connection& db, const std::vector<SignedEntry>& entries,
+                         const std::vector<std::uint64_t>& draft_ids) {
+  for (std::uint64_t id : draft_ids) {
+    HOTLINE_ASSIGN(LineId line, outbox::delete_draft(db, id));
+    bool appends_on_line = std::any_of(entries.begin(), entries.end(),
+                                       [&](const SignedEntry& e) { return e.fields.line == line; });
+    if (!appends_on_line) {
+      return make_error(Errc::kInvalidArgument, db.path() + ": draft " + std::to_string(id) +
+                                                    " is queued on line " + line.hex() +
+                                                    ", on which this call appends no entry");
+    }
+  }
+  return success();
+}
+
+bool has_duplicate(std::vector<std::uint64_t> ids) {
+  std::sort(ids.begin(), ids.end());
+  return std::adjacent_find(ids.begin(), ids.end()) != ids.end();
 }
 
 Result<void> add_line_once(Connection& db, const LineParties& line) {
@@ -132,6 +158,51 @@ std::future<Result<void>> SqliteRecordStore::append_entries_async(
   });
 }
 
+Result<std::uint64_t> SqliteRecordStore::enqueue_draft(const LineId& line, Precedence precedence,
+                                                       std::string kind, Bytes body) {
+  if (auto valid = record::validate_entry_kind(kind); !valid.ok()) {
+    // Refused now: a bad kind found only when the link signs the draft would block the queue.
+    return make_error(Errc::kInvalidArgument, path_ + ": " + valid.error().message);
+  }
+  if (auto decoded = cbor::decode(body); !decoded.ok()) {
+    return make_error(Errc::kInvalidArgument,
+                      path_ + ": the body of a draft for line " + line.hex() +
+                          " is not one canonical CBOR item: " + decoded.error().message);
+  }
+  OutboxDraft draft{.id = 0,
+                    .line = line,
+                    .precedence = precedence,
+                    .queued_at = 0,
+                    .kind = std::move(kind),
+                    .body = std::move(body)};
+  // Written on the writer thread; read only after the future says the write is durable.
+  auto id = std::make_shared<std::uint64_t>(0);
+  HOTLINE_TRY(submit([draft = std::move(draft), id](Connection& db, Micros now) -> Result<void> {
+                HOTLINE_TRY(tables::require_line(db, draft.line));
+                HOTLINE_ASSIGN(*id, outbox::insert_draft(db, draft, now));
+                return success();
+              }).get());
+  return *id;
+}
+
+Result<void> SqliteRecordStore::append_entries_from_drafts(std::vector<SignedEntry> entries,
+                                                           std::vector<std::uint64_t> draft_ids) {
+  return append_entries_from_drafts_async(std::move(entries), std::move(draft_ids)).get();
+}
+
+std::future<Result<void>> SqliteRecordStore::append_entries_from_drafts_async(
+    std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids) {
+  if (has_duplicate(draft_ids)) {
+    return ready(
+        make_error(Errc::kInvalidArgument, path_ + ": a draft id is given twice for one append"));
+  }
+  return submit([entries = std::move(entries), draft_ids = std::move(draft_ids)](
+                    Connection& db, Micros now) -> Result<void> {
+    HOTLINE_TRY(take_drafts(db, entries, draft_ids));
+    return append_in_order(db, entries, now);
+  });
+}
+
 Result<void> SqliteRecordStore::add_receipt(const SignedReceipt& receipt) {
   return submit([receipt](Connection& db, Micros now) -> Result<void> {
            HOTLINE_TRY(tables::require_line(db, receipt.fields.line));
@@ -194,6 +265,20 @@ Result<std::vector<Evidence>> SqliteRecordStore::evidence(const LineId& line) {
   std::lock_guard lock(read_mutex_);
   HOTLINE_TRY(tables::require_line(*reader_, line));
   return tables::select_evidence(*reader_, line);
+}
+
+Result<std::vector<OutboxDraft>> SqliteRecordStore::next_drafts(const LineId& line,
+                                                                std::size_t limit) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return outbox::select_drafts(*reader_, line, limit);
+}
+
+Result<std::size_t> SqliteRecordStore::count_drafts(const LineId& line,
+                                                    std::optional<Precedence> precedence) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return outbox::count_drafts(*reader_, line, precedence);
 }
 
 Result<std::unique_ptr<RecordStore>> open_sqlite_store(const std::string& path,

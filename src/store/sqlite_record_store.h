@@ -42,6 +42,16 @@ class SqliteRecordStore final : public RecordStore {
   // `evidence.recorded_at` is replaced by the store's clock when it is written.
   [[nodiscard]] Result<void> add_evidence(const Evidence& evidence) override;
   [[nodiscard]] Result<std::vector<Evidence>> evidence(const LineId& line) override;
+  [[nodiscard]] Result<std::uint64_t> enqueue_draft(const LineId& line, Precedence precedence,
+                                                    std::string kind, Bytes body) override;
+  [[nodiscard]] Result<std::vector<OutboxDraft>> next_drafts(const LineId& line,
+                                                             std::size_t limit) override;
+  [[nodiscard]] Result<void> append_entries_from_drafts(
+      std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids) override;
+  std::future<Result<void>> append_entries_from_drafts_async(
+      std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids) override;
+  [[nodiscard]] Result<std::size_t> count_drafts(const LineId& line,
+                                                 std::optional<Precedence> precedence) override;
 
   // Write transactions committed since open. Tests compare it with the number of writes to see
   // that group commit batched them.

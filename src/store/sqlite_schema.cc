@@ -83,6 +83,22 @@ CREATE TABLE evidence (
 );
 CREATE INDEX evidence_by_line ON evidence (line, id);
 )sql"},
+    {"create the outbox", R"sql(
+-- Drafts waiting to be authored on a line (design.md §4, "Precedence"). A row is deleted in the
+-- transaction that appends the entry authored from it. AUTOINCREMENT keeps ids increasing and
+-- never reused, even after the newest draft was deleted: an id names one draft forever, and its
+-- order is the drafts' age (queued_at follows a clock that may be set back).
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  line BLOB NOT NULL REFERENCES lines (id),
+  precedence INTEGER NOT NULL CHECK (precedence BETWEEN 0 AND 3),  -- 0 FLASH ... 3 ROUTINE
+  queued_at INTEGER NOT NULL,      -- this station's clock when the draft was queued
+  kind TEXT NOT NULL,
+  body BLOB NOT NULL               -- canonical CBOR of the entry body
+);
+-- The send order of one line is a walk of this index: no sort, however long the backlog.
+CREATE INDEX outbox_send_order ON outbox (line, precedence, id);
+)sql"},
 };
 
 constexpr int kCurrentVersion = static_cast<int>(std::size(kMigrations));

@@ -30,13 +30,6 @@ Error corrupt(const Connection& db, const std::string& what) {
   return make_error(Errc::kCorrupt, db.path() + ": " + what);
 }
 
-// Sequence numbers are uint64 in the record and int64 in SQLite. Stored entries never come near
-// 2^63 (each extends its chain by one); for a lookup, a larger bound means "beyond everything".
-std::int64_t clamp_to_int64(std::uint64_t value) {
-  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  return static_cast<std::int64_t>(std::min(value, kMax));
-}
-
 const char* evidence_kind_text(Evidence::Kind kind) {
   return kind == Evidence::Kind::kEquivocation ? "equivocation" : "divergence";
 }
