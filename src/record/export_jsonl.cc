@@ -1,6 +1,11 @@
 #include "record/export_jsonl.h"
 
+#include <algorithm>
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <variant>
+#include <vector>
 
 namespace hotline::record {
 namespace {
@@ -79,12 +84,61 @@ Result<Claims> read_claims(const json& j) {
 // Every field beside "signed" is a decoded copy for readers; a forged copy (say, a changed body
 // text over untouched signed bytes) would mislead them, so the line must be exactly what `export`
 // writes for those signed bytes.
-Result<void> check_copies(const json& line, const std::string& expected) {
-  if (line != json::parse(expected)) {
+Result<void> check_copies(const json& line, const json& expected) {
+  if (line != expected) {
     return make_error(Errc::kMalformed,
                       "the decoded fields of this line disagree with its signed bytes");
   }
   return success();
+}
+
+json header_json(const LineHeader& header) {
+  return {{"type", "line"},
+          {"line", header.id.hex()},
+          {"name", header.name},
+          {"parties", {header.first.fingerprint(), header.second.fingerprint()}}};
+}
+
+json entry_json(const SignedEntry& e) {
+  const EntryFields& f = e.fields;
+  return {{"type", "entry"},
+          {"line", f.line.hex()},
+          {"author", f.author.fingerprint()},
+          {"seq", f.seq},
+          {"signed", to_base64(e.signed_bytes)},
+          {"hash", to_hex(e.hash)},
+          {"prev", to_hex(f.prev)},
+          {"time", f.time},
+          {"cross_seq", f.cross.seq},
+          {"cross_hash", to_hex(f.cross.hash)},
+          {"kind", f.kind},
+          {"body", body_to_json(f.body)}};
+}
+
+json receipt_json(const SignedReceipt& r) {
+  const ReceiptFields& f = r.fields;
+  return {{"type", "receipt"},
+          {"line", f.line.hex()},
+          {"author", f.signer.fingerprint()},
+          {"seq", f.held.seq},
+          {"signed", to_base64(r.signed_bytes)},
+          {"chain", f.chain_author.fingerprint()},
+          {"hash", to_hex(f.held.hash)},
+          {"time", f.time}};
+}
+
+json checkpoint_json(const SignedCheckpoint& k) {
+  const CheckpointFields& f = k.fields;
+  return {{"type", "checkpoint"},
+          {"line", f.line.hex()},
+          {"author", f.signer.fingerprint()},
+          {"seq", f.own.seq},
+          {"signed", to_base64(k.signed_bytes)},
+          {"own_seq", f.own.seq},
+          {"own_hash", to_hex(f.own.hash)},
+          {"peer_seq", f.peer.seq},
+          {"peer_hash", to_hex(f.peer.hash)},
+          {"time", f.time}};
 }
 
 Result<LineHeader> read_header(const json& j) {
@@ -106,103 +160,120 @@ Result<LineHeader> read_header(const json& j) {
   return header;
 }
 
-// Decodes one export line and hands it to the verifier; returns an error for unreadable lines.
-Result<void> feed(RecordVerifier& verifier, std::size_t item, const std::string& text) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return make_error(Errc::kMalformed, "not a JSON object");
-  }
+struct Unreadable {
+  std::string type;
+  std::string reason;
+};
+using ParsedLine = std::variant<LineHeader, SignedEntry, SignedReceipt, SignedCheckpoint, Unreadable>;
+
+// Decodes one export line into the item it holds; pure, so lines are parsed on all cores.
+Result<ParsedLine> decode_line(const json& j) {
   if (j.contains("type") && j["type"] == "line") {
     HOTLINE_ASSIGN(LineHeader header, read_header(j));
-    verifier.add_line(item, header);
-    return success();
+    HOTLINE_TRY(check_copies(j, header_json(header)));
+    return ParsedLine(std::move(header));
   }
   HOTLINE_ASSIGN(Claims c, read_claims(j));
   if (c.type == "entry") {
     HOTLINE_ASSIGN(SignedEntry e, decode_entry(c.signed_bytes));
-    HOTLINE_TRY(check_copies(j, export_entry(e)));
-    verifier.add_entry(item, std::move(e));
-  } else if (c.type == "receipt") {
-    HOTLINE_ASSIGN(SignedReceipt r, decode_receipt(c.signed_bytes));
-    HOTLINE_TRY(check_copies(j, export_receipt(r)));
-    verifier.add_receipt(item, std::move(r));
-  } else if (c.type == "checkpoint") {
-    HOTLINE_ASSIGN(SignedCheckpoint k, decode_checkpoint(c.signed_bytes));
-    HOTLINE_TRY(check_copies(j, export_checkpoint(k)));
-    verifier.add_checkpoint(item, std::move(k));
-  } else {
-    return make_error(Errc::kMalformed, "unknown type \"" + c.type + "\"");
+    HOTLINE_TRY(check_copies(j, entry_json(e)));
+    return ParsedLine(std::move(e));
   }
-  return success();
+  if (c.type == "receipt") {
+    HOTLINE_ASSIGN(SignedReceipt r, decode_receipt(c.signed_bytes));
+    HOTLINE_TRY(check_copies(j, receipt_json(r)));
+    return ParsedLine(std::move(r));
+  }
+  if (c.type == "checkpoint") {
+    HOTLINE_ASSIGN(SignedCheckpoint k, decode_checkpoint(c.signed_bytes));
+    HOTLINE_TRY(check_copies(j, checkpoint_json(k)));
+    return ParsedLine(std::move(k));
+  }
+  return make_error(Errc::kMalformed, "unknown type \"" + c.type + "\"");
 }
 
-std::string type_of(const std::string& text) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_object() && j.contains("type") && j["type"].is_string()) {
-    return j["type"];
+ParsedLine parse_line(const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Unreadable{"unknown", "not a JSON object"};
   }
-  return "unknown";
+  auto decoded = decode_line(j);
+  if (!decoded) {
+    const bool typed = j.contains("type") && j["type"].is_string();
+    return Unreadable{typed ? j["type"].get<std::string>() : "unknown", decoded.error().message};
+  }
+  return std::move(decoded).value();
+}
+
+// Parses `lines` on `threads` threads into `out` (same indices).
+void parse_lines(const std::vector<std::string>& lines, unsigned threads,
+                 std::vector<ParsedLine>& out) {
+  out.assign(lines.size(), Unreadable{});
+  std::atomic<std::size_t> next{0};
+  constexpr std::size_t kChunk = 256;
+  auto work = [&] {
+    for (std::size_t begin; (begin = next.fetch_add(kChunk)) < lines.size();) {
+      for (std::size_t i = begin; i < std::min(begin + kChunk, lines.size()); ++i) {
+        out[i] = parse_line(lines[i]);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    pool.emplace_back(work);
+  }
+  work();
+  for (auto& t : pool) {
+    t.join();
+  }
+}
+
+void feed(RecordVerifier& verifier, std::size_t item, ParsedLine&& parsed) {
+  std::visit(
+      [&](auto&& value) {
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, LineHeader>) {
+          verifier.add_line(item, value);
+        } else if constexpr (std::is_same_v<T, SignedEntry>) {
+          verifier.add_entry(item, std::move(value));
+        } else if constexpr (std::is_same_v<T, SignedReceipt>) {
+          verifier.add_receipt(item, std::move(value));
+        } else if constexpr (std::is_same_v<T, SignedCheckpoint>) {
+          verifier.add_checkpoint(item, std::move(value));
+        } else {
+          verifier.add_unreadable(item, value.type, value.reason);
+        }
+      },
+      std::move(parsed));
 }
 
 }  // namespace
 
-std::string export_line_header(const LineHeader& header) {
-  return dump({{"type", "line"},
-               {"line", header.id.hex()},
-               {"name", header.name},
-               {"parties", {header.first.fingerprint(), header.second.fingerprint()}}});
-}
-
-std::string export_entry(const SignedEntry& e) {
-  const EntryFields& f = e.fields;
-  return dump({{"type", "entry"},
-               {"line", f.line.hex()},
-               {"author", f.author.fingerprint()},
-               {"seq", f.seq},
-               {"signed", to_base64(e.signed_bytes)},
-               {"hash", to_hex(e.hash)},
-               {"prev", to_hex(f.prev)},
-               {"time", f.time},
-               {"cross_seq", f.cross.seq},
-               {"cross_hash", to_hex(f.cross.hash)},
-               {"kind", f.kind},
-               {"body", body_to_json(f.body)}});
-}
-
-std::string export_receipt(const SignedReceipt& r) {
-  const ReceiptFields& f = r.fields;
-  return dump({{"type", "receipt"},
-               {"line", f.line.hex()},
-               {"author", f.signer.fingerprint()},
-               {"seq", f.held.seq},
-               {"signed", to_base64(r.signed_bytes)},
-               {"chain", f.chain_author.fingerprint()},
-               {"hash", to_hex(f.held.hash)},
-               {"time", f.time}});
-}
-
-std::string export_checkpoint(const SignedCheckpoint& k) {
-  const CheckpointFields& f = k.fields;
-  return dump({{"type", "checkpoint"},
-               {"line", f.line.hex()},
-               {"author", f.signer.fingerprint()},
-               {"seq", f.own.seq},
-               {"signed", to_base64(k.signed_bytes)},
-               {"own_seq", f.own.seq},
-               {"own_hash", to_hex(f.own.hash)},
-               {"peer_seq", f.peer.seq},
-               {"peer_hash", to_hex(f.peer.hash)},
-               {"time", f.time}});
+std::string export_line_header(const LineHeader& header) { return dump(header_json(header)); }
+std::string export_entry(const SignedEntry& entry) { return dump(entry_json(entry)); }
+std::string export_receipt(const SignedReceipt& receipt) { return dump(receipt_json(receipt)); }
+std::string export_checkpoint(const SignedCheckpoint& checkpoint) {
+  return dump(checkpoint_json(checkpoint));
 }
 
 VerifySummary verify_export(std::istream& in, unsigned threads) {
+  const unsigned workers = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
   RecordVerifier verifier(threads);
-  std::string text;
+  // Lines are read and parsed a block at a time: parsing (JSON, base64, CBOR, the copy check) runs
+  // on all cores, while the verifier takes the items in file order.
+  constexpr std::size_t kBlock = 16384;
+  std::vector<std::string> lines;
+  std::vector<ParsedLine> parsed;
   std::size_t item = 0;
-  while (std::getline(in, text)) {
-    ++item;
-    if (auto fed = feed(verifier, item, text); !fed) {
-      verifier.add_unreadable(item, type_of(text), fed.error().message);
+  for (bool more = true; more;) {
+    lines.clear();
+    std::string text;
+    while (lines.size() < kBlock && (more = static_cast<bool>(std::getline(in, text)))) {
+      lines.push_back(std::move(text));
+    }
+    parse_lines(lines, workers, parsed);
+    for (auto& p : parsed) {
+      feed(verifier, ++item, std::move(p));
     }
   }
   return verifier.finish();
