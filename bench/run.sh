@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every benchmark of BUILD_DIR and prints their JSON documents as one JSON array on stdout
+# (also saved as BUILD_DIR/bench-results.json). Progress goes to stderr. Exits non-zero if any
+# program failed, timed out or printed something that is not one JSON document; a failed program
+# appears in the array as {"benchmark": NAME, "failed": true, "exit_code": N}.
+set -uo pipefail
+
+build=${1:?usage: bench/run.sh BUILD_DIR}
+# A safety net only: every program stops by itself well before this.
+limit_seconds=900
+
+if [[ ! -x "$build/bench/hotline_bench_micro" ]]; then
+  echo "bench/run.sh: no benchmarks in $build (configure with -DHOTLINE_BENCH=ON)" >&2
+  exit 2
+fi
+
+scratch=$(mktemp -d /tmp/hotline-bench-run-XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+
+status=0
+documents=()
+run() {
+  local name=$1
+  shift
+  local out="$scratch/$name.json"
+  local start=$SECONDS
+  echo "bench/run.sh: running $name" >&2
+  timeout --signal=TERM "$limit_seconds" "$@" >"$out"
+  local code=$?
+  echo "bench/run.sh: $name exited $code after $((SECONDS - start)) s" >&2
+  if [[ $code -eq 0 ]] && python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$out" 2>/dev/null; then
+    documents+=("$out")
+    return
+  fi
+  if [[ $code -eq 0 ]]; then
+    echo "bench/run.sh: $name did not print one JSON document" >&2
+    code=1
+  fi
+  printf '{"benchmark": "%s", "failed": true, "exit_code": %d}\n' "$name" "$code" >"$out"
+  documents+=("$out")
+  status=1
+}
+
+run micro "$build/bench/hotline_bench_micro"
+run append "$build/bench/hotline_bench_append"
+if [[ -x "$build/hotline" ]]; then
+  run verify "$build/bench/hotline_bench_verify" --hotline "$build/hotline"
+else
+  run verify "$build/bench/hotline_bench_verify"
+fi
+
+python3 - "${documents[@]}" >"$build/bench-results.json" <<'PY'
+import json, sys
+print(json.dumps([json.load(open(path)) for path in sys.argv[1:]], indent=2))
+PY
+cat "$build/bench-results.json"
+exit $status
