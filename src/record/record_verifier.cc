@@ -87,11 +87,16 @@ RecordVerifier::LineState* RecordVerifier::line_for(std::size_t item, const std:
   return &it->second;
 }
 
-void RecordVerifier::add_entry(std::size_t item, SignedEntry entry) {
+void RecordVerifier::add_entry(std::size_t item, SignedEntry entry, SignatureCheck signature) {
   ++summary_.entries;
   const EntryFields& f = entry.fields;
-  signed_items_.push_back({item, "entry", f.line, f.author, f.seq, crypto::SigningContext::kEntry,
-                           entry.envelope.payload, entry.envelope.signature});
+  if (signature == SignatureCheck::kPending) {
+    signed_items_.push_back({item, "entry", f.line, f.author, f.seq,
+                             crypto::SigningContext::kEntry, std::move(entry.envelope.payload),
+                             entry.envelope.signature});
+  } else if (signature == SignatureCheck::kInvalid) {
+    note_bad_signature(item, "entry", f.line, f.author, f.seq);
+  }
   LineState* line = line_for(item, "entry", f.line, f.author, f.seq);
   if (line == nullptr) {
     return;
@@ -100,20 +105,24 @@ void RecordVerifier::add_entry(std::size_t item, SignedEntry entry) {
   if (chain.broken) {
     return;
   }
-  Finding where{item, "entry", f.line.hex(), f.author.fingerprint(), f.seq, ""};
+  // Built only on a problem: formatting hex and fingerprints costs more than the checks.
+  auto where = [&] { return Finding{item, "entry", f.line.hex(), f.author.fingerprint(), f.seq, ""}; };
   if (f.seq >= 1 && f.seq <= chain.head.position.seq) {
     const bool same = chain.hashes[f.seq - 1] == entry.hash;
-    where.reason = same ? "duplicate of the entry at item " + std::to_string(chain.items[f.seq - 1])
-                        : "a second, different entry for this sequence number (equivocation if "
-                          "both are validly signed)";
+    Finding finding = where();
+    finding.reason = same ? "duplicate of the entry at item " +
+                                std::to_string(chain.items[f.seq - 1])
+                          : "a second, different entry for this sequence number (equivocation if "
+                            "both are validly signed)";
     chain.broken = true;
-    note(std::move(where));
+    note(std::move(finding));
     return;
   }
   if (auto extends = check_extends(f.line, f.author, chain.head, entry); !extends) {
-    where.reason = extends.error().message;
+    Finding finding = where();
+    finding.reason = extends.error().message;
     chain.broken = true;
-    note(std::move(where));
+    note(std::move(finding));
     return;
   }
   chain.hashes.push_back(entry.hash);
@@ -224,6 +233,13 @@ void RecordVerifier::check_checkpoints() {
   }
 }
 
+void RecordVerifier::note_bad_signature(std::size_t item, const std::string& type,
+                                        const LineId& line, const PublicKey& signer,
+                                        std::uint64_t seq) {
+  note({item, type, line.hex(), signer.fingerprint(), seq,
+        "signature does not verify (signed by " + signer.fingerprint() + ")", /*intrinsic=*/true});
+}
+
 void RecordVerifier::check_signatures() {
   unsigned threads = threads_ != 0 ? threads_ : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min<unsigned>(threads, std::max<std::size_t>(1, signed_items_.size() / 64));
@@ -256,9 +272,7 @@ void RecordVerifier::check_signatures() {
   for (std::size_t i : bad_items) {
     if (i != SIZE_MAX) {
       const SignedItem& s = signed_items_[i];
-      note({s.item, s.type, s.line.hex(), s.signer.fingerprint(), s.seq,
-            "signature does not verify (signed by " + s.signer.fingerprint() + ")",
-            /*intrinsic=*/true});
+      note_bad_signature(s.item, s.type, s.line, s.signer, s.seq);
     }
   }
 }

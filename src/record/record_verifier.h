@@ -59,7 +59,11 @@ class RecordVerifier {
   explicit RecordVerifier(unsigned threads = 0) : threads_(threads) {}
 
   void add_line(std::size_t item, const LineHeader& header);
-  void add_entry(std::size_t item, SignedEntry entry);
+  // Whether the caller already checked an item's signature (on its own threads, while parsing).
+  enum class SignatureCheck { kPending, kValid, kInvalid };
+
+  void add_entry(std::size_t item, SignedEntry entry,
+                 SignatureCheck signature = SignatureCheck::kPending);
   void add_receipt(std::size_t item, SignedReceipt receipt);
   void add_checkpoint(std::size_t item, SignedCheckpoint checkpoint);
   // An item that could not even be decoded.
@@ -99,6 +103,8 @@ class RecordVerifier {
   void check_receipts();
   void check_checkpoints();
   void check_signatures();
+  void note_bad_signature(std::size_t item, const std::string& type, const LineId& line,
+                          const PublicKey& signer, std::uint64_t seq);
 
   unsigned threads_;
   std::map<LineId, LineState> lines_;
