@@ -97,8 +97,8 @@ Result<nlohmann::json> add_line(const AddFlags& flags) {
 }
 
 void print_line(const nlohmann::json& l) {
-  std::cout << l["name"].get<std::string>() << "  id " << l["id"].get<std::string>()
-            << "\n  peer  " << l["peer"].get<std::string>() << "\n  routes";
+  std::cout << l["name"].get<std::string>() << "  id " << l["id"].get<std::string>() << "\n  peer  "
+            << l["peer"].get<std::string>() << "\n  routes";
   for (const auto& r : l["routes"]) {
     std::cout << " " << r.get<std::string>();
   }

@@ -13,10 +13,10 @@ struct DurationUnit {
 
 // Longest names first, so that "ms" is not read as "m".
 constexpr DurationUnit kUnits[] = {{"ms", 1'000},
-                           {"d", 86'400 * kMicrosPerSecond},
-                           {"h", 3'600 * kMicrosPerSecond},
-                           {"m", 60 * kMicrosPerSecond},
-                           {"s", kMicrosPerSecond}};
+                                   {"d", 86'400 * kMicrosPerSecond},
+                                   {"h", 3'600 * kMicrosPerSecond},
+                                   {"m", 60 * kMicrosPerSecond},
+                                   {"s", kMicrosPerSecond}};
 
 Error bad(std::string_view text, const std::string& why) {
   return make_error(Errc::kInvalidArgument, "duration '" + std::string(text) + "': " + why +

@@ -17,8 +17,9 @@ struct Endpoint {
 
 // A context presenting `own` and accepting only `pinned`; `max_version` lets a test pose as an old
 // client.
-std::unique_ptr<Endpoint> make_endpoint(const crypto::SigningKey* own, const crypto::PublicKey& pinned,
-                                        bool server, int max_version = 0) {
+std::unique_ptr<Endpoint> make_endpoint(const crypto::SigningKey* own,
+                                        const crypto::PublicKey& pinned, bool server,
+                                        int max_version = 0) {
   auto endpoint = std::make_unique<Endpoint>();
   endpoint->ctx.reset(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()));
   if (own != nullptr) {

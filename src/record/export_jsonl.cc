@@ -267,7 +267,8 @@ std::string export_checkpoint(const SignedCheckpoint& checkpoint) {
 }
 
 VerifySummary verify_export(std::istream& in, unsigned threads) {
-  const unsigned workers = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned workers =
+      threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
   RecordVerifier verifier(threads);
   // Lines are read and parsed a block at a time: parsing (JSON, base64, CBOR, the copy check) runs
   // on all cores, while the verifier takes the items in file order.

@@ -91,9 +91,8 @@ void RecordVerifier::add_entry(std::size_t item, SignedEntry entry, SignatureChe
   ++summary_.entries;
   const EntryFields& f = entry.fields;
   if (signature == SignatureCheck::kPending) {
-    signed_items_.push_back({item, "entry", f.line, f.author, f.seq,
-                             crypto::SigningContext::kEntry, std::move(entry.envelope.payload),
-                             entry.envelope.signature});
+    signed_items_.push_back({item, "entry", f.line, f.author, f.seq, crypto::SigningContext::kEntry,
+                             std::move(entry.envelope.payload), entry.envelope.signature});
   } else if (signature == SignatureCheck::kInvalid) {
     note_bad_signature(item, "entry", f.line, f.author, f.seq);
   }
@@ -106,14 +105,16 @@ void RecordVerifier::add_entry(std::size_t item, SignedEntry entry, SignatureChe
     return;
   }
   // Built only on a problem: formatting hex and fingerprints costs more than the checks.
-  auto where = [&] { return Finding{item, "entry", f.line.hex(), f.author.fingerprint(), f.seq, ""}; };
+  auto where = [&] {
+    return Finding{item, "entry", f.line.hex(), f.author.fingerprint(), f.seq, ""};
+  };
   if (f.seq >= 1 && f.seq <= chain.head.position.seq) {
     const bool same = chain.hashes[f.seq - 1] == entry.hash;
     Finding finding = where();
-    finding.reason = same ? "duplicate of the entry at item " +
-                                std::to_string(chain.items[f.seq - 1])
-                          : "a second, different entry for this sequence number (equivocation if "
-                            "both are validly signed)";
+    finding.reason =
+        same ? "duplicate of the entry at item " + std::to_string(chain.items[f.seq - 1])
+             : "a second, different entry for this sequence number (equivocation if "
+               "both are validly signed)";
     chain.broken = true;
     note(std::move(finding));
     return;

@@ -1,10 +1,11 @@
 #include "station/config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <charconv>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/file_io.h"
 #include "record/types.h"
@@ -257,9 +258,8 @@ Result<StationConfig> parse_config(std::string_view text, const std::string& sou
   try {
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    return make_error(Errc::kInvalidArgument, source + ":" +
-                                                  std::to_string(e.source().begin.line) + ": " +
-                                                  std::string(e.description()));
+    return make_error(Errc::kInvalidArgument, source + ":" + std::to_string(e.source().begin.line) +
+                                                  ": " + std::string(e.description()));
   }
   StationConfig config;
   bool has_station = false;

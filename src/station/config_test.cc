@@ -26,8 +26,9 @@ TEST(Config, SyntaxErrorsNameTheLine) { expect_error("[station]\nname = \n", "",
 
 TEST(Config, UnknownKeysAreErrorsNotDefaults) {
   expect_error("[station]\nname = \"a\"\nlisten_port = 7\n", "station.listen_port", 3);
-  expect_error(with_line("name = \"l\"\npeer = \"" + kPeer + "\"\nroutes = [\"h:1\"]\nrespons = \"1h\"\n"),
-               "line.respons", 8);
+  expect_error(
+      with_line("name = \"l\"\npeer = \"" + kPeer + "\"\nroutes = [\"h:1\"]\nrespons = \"1h\"\n"),
+      "line.respons", 8);
 }
 
 TEST(Config, BadValuesNameTheKeyAndLine) {

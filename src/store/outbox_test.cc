@@ -45,18 +45,6 @@ std::string raw_query(const std::string& path, const std::string& sql) {
   return rows;
 }
 
-// Runs SQL (several statements allowed) on `path` with plain SQLite, as another program would.
-void raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* message = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  std::string error = message != nullptr ? message : "";
-  sqlite3_free(message);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << error;
-}
-
 class OutboxTest : public testing::StoreTest {
  protected:
   std::uint64_t enqueue(Precedence precedence, const std::string& text = "draft") {
@@ -336,7 +324,7 @@ TEST(OutboxMigrationTest, VersionOneDatabaseGainsTheOutboxAndKeepsItsRecord) {
   }
   // Back to what version 1 wrote: no outbox. (sqlite_sequence, created for the outbox's
   // AUTOINCREMENT, cannot be dropped; migration 2 must cope with it being there or not.)
-  raw_sql(path, "DROP TABLE outbox; PRAGMA user_version = 1");
+  testing::raw_sql(path, "DROP TABLE outbox; PRAGMA user_version = 1");
   ASSERT_EQ(raw_query(path, "PRAGMA user_version"), "1\n");
   ASSERT_EQ(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), "0\n");
 

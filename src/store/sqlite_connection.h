@@ -8,12 +8,11 @@
 // that one thread uses it at a time.
 #pragma once
 
-#include <algorithm>
-#include <limits>
-
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,8 +23,8 @@
 
 namespace hotline::store {
 
-// Sequence numbers and counts are uint64 in the record and int64 in SQLite. Stored values never come
-// near 2^63 (each entry extends its chain by one); for a lookup, a larger bound means "beyond
+// Sequence numbers and counts are uint64 in the record and int64 in SQLite. Stored values never
+// come near 2^63 (each entry extends its chain by one); for a lookup, a larger bound means "beyond
 // everything".
 inline std::int64_t clamp_to_int64(std::uint64_t value) {
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());

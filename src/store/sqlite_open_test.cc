@@ -17,18 +17,6 @@ namespace {
 using testing::mentions;
 using testing::TempDir;
 
-// Runs SQL on `path` with plain SQLite, as another program would.
-void raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* message = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  std::string error = message != nullptr ? message : "";
-  sqlite3_free(message);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << error;
-}
-
 // The first column of the first row of `sql` on `path`, as text.
 std::string raw_query(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -79,7 +67,7 @@ TEST(SqliteOpenTest, RandomBytesAreRefusedAsCorruptNamingThePath) {
 TEST(SqliteOpenTest, ForeignSqliteDatabaseIsRefusedAndLeftUntouched) {
   TempDir dir;
   const std::string path = dir.file("other.db");
-  raw_sql(path, "CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('x');");
+  testing::raw_sql(path, "CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('x');");
 
   for (const SqliteOptions& options : {SqliteOptions{}, read_only()}) {
     auto store = open_sqlite_store(path, options);
@@ -96,7 +84,7 @@ TEST(SqliteOpenTest, ForeignSqliteDatabaseIsRefusedAndLeftUntouched) {
 TEST(SqliteOpenTest, DatabaseOfAnotherApplicationIdIsRefused) {
   TempDir dir;
   const std::string path = dir.file("other.db");
-  raw_sql(path, "PRAGMA application_id = 305419896; CREATE TABLE entries (x);");
+  testing::raw_sql(path, "PRAGMA application_id = 305419896; CREATE TABLE entries (x);");
 
   auto store = open_sqlite_store(path, {});
   ASSERT_FALSE(store.ok());
@@ -157,7 +145,7 @@ TEST(SqliteOpenTest, DatabaseFromANewerHotlineIsRefused) {
   TempDir dir;
   const std::string path = dir.file("hotline.db");
   ASSERT_TRUE(open_sqlite_store(path, {}).ok());
-  raw_sql(path, "PRAGMA user_version = 99");
+  testing::raw_sql(path, "PRAGMA user_version = 99");
 
   for (const SqliteOptions& options : {SqliteOptions{}, read_only()}) {
     auto store = open_sqlite_store(path, options);

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,18 @@
 #include "testing/temp_dir.h"
 
 namespace hotline::testing {
+
+// Runs SQL (several statements allowed) on `path` with plain SQLite, as another program would.
+inline void raw_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* message = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  std::string error = message != nullptr ? message : "";
+  sqlite3_free(message);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << error;
+}
 
 // The line between the deterministic stations `local` and `peer` (keys from key_from_byte).
 inline store::LineParties test_line(std::uint8_t local, std::uint8_t peer,
