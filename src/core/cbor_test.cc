@@ -37,6 +37,13 @@ TEST(CborDecode, RejectsTagsFloatsAndOtherSimpleValues) {
   expect_rejected("f820", "simple");
 }
 
+TEST(CborDecode, RejectsNegativeIntegersBelowInt64) {
+  expect_rejected("3b8000000000000000", "below -2^63");
+  auto lowest = decode(hex("3b7fffffffffffffff"));
+  ASSERT_TRUE(lowest.ok());
+  EXPECT_EQ(*lowest, Value::integer(INT64_MIN));
+}
+
 TEST(CborDecode, RejectsTrailingBytes) { expect_rejected("0100", "trailing"); }
 
 TEST(CborDecode, RejectsTruncatedInput) {

@@ -150,6 +150,9 @@ class _Decoder:
         if major == 0:
             return argument
         if major == 1:
+            # §1: negative integers go down to -2^63 (they must fit a signed 64-bit integer).
+            if argument > 2 ** 63 - 1:
+                raise CborError("unsupported", "negative integer below -2^63")
             return -1 - argument
         if major == 2:
             return self._take(argument)
