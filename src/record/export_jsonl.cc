@@ -173,6 +173,11 @@ struct CheckedEntry {
 using ParsedLine =
     std::variant<LineHeader, CheckedEntry, SignedReceipt, SignedCheckpoint, Unreadable>;
 
+Error bad_signature(const PublicKey& signer) {
+  return make_error(Errc::kBadSignature,
+                    "signature does not verify (signed by " + signer.fingerprint() + ")");
+}
+
 // Decodes one export line into the item it holds; pure, so lines are parsed on all cores.
 Result<ParsedLine> decode_line(const json& j) {
   if (j.contains("type") && j["type"] == "line") {
@@ -183,17 +188,27 @@ Result<ParsedLine> decode_line(const json& j) {
   HOTLINE_ASSIGN(Claims c, read_claims(j));
   if (c.type == "entry") {
     HOTLINE_ASSIGN(SignedEntry e, decode_entry(c.signed_bytes));
+    // The signature first: if the signed bytes were altered, that is the finding to report, not
+    // the copies that no longer match them.
+    if (!verify_entry_signature(e)) {
+      return ParsedLine(CheckedEntry{std::move(e), false});
+    }
     HOTLINE_TRY(check_copies(j, entry_json(e)));
-    const bool valid = verify_entry_signature(e);
-    return ParsedLine(CheckedEntry{std::move(e), valid});
+    return ParsedLine(CheckedEntry{std::move(e), true});
   }
   if (c.type == "receipt") {
     HOTLINE_ASSIGN(SignedReceipt r, decode_receipt(c.signed_bytes));
+    if (!verify_receipt_signature(r)) {
+      return bad_signature(r.fields.signer);
+    }
     HOTLINE_TRY(check_copies(j, receipt_json(r)));
     return ParsedLine(std::move(r));
   }
   if (c.type == "checkpoint") {
     HOTLINE_ASSIGN(SignedCheckpoint k, decode_checkpoint(c.signed_bytes));
+    if (!verify_checkpoint_signature(k)) {
+      return bad_signature(k.fields.signer);
+    }
     HOTLINE_TRY(check_copies(j, checkpoint_json(k)));
     return ParsedLine(std::move(k));
   }
