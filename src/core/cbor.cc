@@ -317,6 +317,47 @@ Bytes encode(const Value& value) {
   return out;
 }
 
+MapWriter::MapWriter(std::size_t fields, std::size_t reserve) {
+  out_.reserve(reserve);
+  write_head(out_, kMajorMap, fields);
+}
+
+MapWriter& MapWriter::uint(std::uint64_t key, std::uint64_t value) {
+  write_head(out_, kMajorUnsigned, key);
+  write_head(out_, kMajorUnsigned, value);
+  return *this;
+}
+
+MapWriter& MapWriter::bytes(std::uint64_t key, ByteView value) {
+  write_head(out_, kMajorUnsigned, key);
+  write_head(out_, kMajorBytes, value.size());
+  out_.insert(out_.end(), value.begin(), value.end());
+  return *this;
+}
+
+MapWriter& MapWriter::text(std::uint64_t key, std::string_view value) {
+  write_head(out_, kMajorUnsigned, key);
+  write_head(out_, kMajorText, value.size());
+  out_.insert(out_.end(), value.begin(), value.end());
+  return *this;
+}
+
+MapWriter& MapWriter::byte_strings(std::uint64_t key, const std::vector<Bytes>& items) {
+  write_head(out_, kMajorUnsigned, key);
+  write_head(out_, kMajorArray, items.size());
+  for (const Bytes& item : items) {
+    write_head(out_, kMajorBytes, item.size());
+    out_.insert(out_.end(), item.begin(), item.end());
+  }
+  return *this;
+}
+
+MapWriter& MapWriter::value(std::uint64_t key, const Value& value) {
+  write_head(out_, kMajorUnsigned, key);
+  encode_to(value, out_);
+  return *this;
+}
+
 Result<Value> decode(ByteView bytes) {
   Decoder decoder(bytes);
   HOTLINE_ASSIGN(Value value, decoder.item(0));

@@ -102,4 +102,23 @@ void encode_to(const Value& value, Bytes& out);
 // Low-level head writer, for encoders that build maps with keys already in ascending order.
 void write_head(Bytes& out, int major, std::uint64_t argument);
 
+// Writes a map whose keys are small unsigned integers, without building a Value. The caller gives
+// the number of fields up front and writes the keys in ascending order, which is the deterministic
+// order for unsigned keys; the record's and the link's payloads are all written this way.
+class MapWriter {
+ public:
+  explicit MapWriter(std::size_t fields, std::size_t reserve = 128);
+
+  MapWriter& uint(std::uint64_t key, std::uint64_t value);
+  MapWriter& bytes(std::uint64_t key, ByteView value);
+  MapWriter& text(std::uint64_t key, std::string_view value);
+  MapWriter& byte_strings(std::uint64_t key, const std::vector<Bytes>& items);
+  MapWriter& value(std::uint64_t key, const Value& value);
+
+  Bytes take() { return std::move(out_); }
+
+ private:
+  Bytes out_;
+};
+
 }  // namespace hotline::cbor

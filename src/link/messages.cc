@@ -46,47 +46,6 @@ Error malformed(FrameType type, std::string_view what) {
 
 // --- Writing: keys are written in ascending order, which is canonical for small uint keys. ---
 
-class PayloadWriter {
- public:
-  explicit PayloadWriter(std::size_t fields) { cbor::write_head(out_, kMajorMap, fields); }
-
-  void uint(std::uint64_t k, std::uint64_t v) {
-    cbor::write_head(out_, kMajorUnsigned, k);
-    cbor::write_head(out_, kMajorUnsigned, v);
-  }
-  void bytes(std::uint64_t k, ByteView v) {
-    cbor::write_head(out_, kMajorUnsigned, k);
-    put_bytes(v);
-  }
-  void text(std::uint64_t k, std::string_view v) {
-    cbor::write_head(out_, kMajorUnsigned, k);
-    cbor::write_head(out_, kMajorText, v.size());
-    out_.insert(out_.end(), v.begin(), v.end());
-  }
-  void byte_strings(std::uint64_t k, const std::vector<Bytes>& items) {
-    cbor::write_head(out_, kMajorUnsigned, k);
-    cbor::write_head(out_, kMajorArray, items.size());
-    for (const Bytes& item : items) {
-      put_bytes(item);
-    }
-  }
-  Bytes take() { return std::move(out_); }
-
- private:
-  static constexpr int kMajorUnsigned = 0;
-  static constexpr int kMajorBytes = 2;
-  static constexpr int kMajorText = 3;
-  static constexpr int kMajorArray = 4;
-  static constexpr int kMajorMap = 5;
-
-  void put_bytes(ByteView v) {
-    cbor::write_head(out_, kMajorBytes, v.size());
-    out_.insert(out_.end(), v.begin(), v.end());
-  }
-
-  Bytes out_;
-};
-
 // --- Reading: a payload whose key set was checked; each accessor names the field it rejects. ---
 
 class PayloadReader {
@@ -329,7 +288,7 @@ Result<void> check(const Goodbye& m) {
 // --- Encoding: one function per message, fields in key order. ---
 
 Bytes payload_of(const Hello& m) {
-  PayloadWriter w(std::size(kHelloFields));
+  cbor::MapWriter w(std::size(kHelloFields));
   w.uint(key(HelloKey::kVersion), m.protocol_version);
   w.bytes(key(HelloKey::kLine), m.line.bytes);
   w.bytes(key(HelloKey::kSender), m.sender.view());
@@ -341,13 +300,13 @@ Bytes payload_of(const Hello& m) {
 }
 
 Bytes payload_of(const Entries& m) {
-  PayloadWriter w(std::size(kEntriesFields));
+  cbor::MapWriter w(std::size(kEntriesFields));
   w.byte_strings(key(EntriesKey::kItems), m.items);
   return w.take();
 }
 
 Bytes signed_item_payload(const Bytes& item) {
-  PayloadWriter w(std::size(kSignedItemFields));
+  cbor::MapWriter w(std::size(kSignedItemFields));
   w.bytes(key(SignedItemKey::kItem), item);
   return w.take();
 }
@@ -356,27 +315,27 @@ Bytes payload_of(const Receipt& m) { return signed_item_payload(m.signed_receipt
 Bytes payload_of(const Checkpoint& m) { return signed_item_payload(m.signed_checkpoint); }
 
 Bytes payload_of(const Heartbeat& m) {
-  PayloadWriter w(std::size(kHeartbeatFields));
+  cbor::MapWriter w(std::size(kHeartbeatFields));
   w.uint(key(HeartbeatKey::kSeq), m.seq);
   w.uint(key(HeartbeatKey::kTime), static_cast<std::uint64_t>(m.time));
   return w.take();
 }
 
 Bytes payload_of(const HeartbeatAck& m) {
-  PayloadWriter w(std::size(kHeartbeatAckFields));
+  cbor::MapWriter w(std::size(kHeartbeatAckFields));
   w.uint(key(HeartbeatAckKey::kSeq), m.seq);
   return w.take();
 }
 
 Bytes payload_of(const ResendRequest& m) {
-  PayloadWriter w(std::size(kResendRequestFields));
+  cbor::MapWriter w(std::size(kResendRequestFields));
   w.bytes(key(ResendRequestKey::kChainAuthor), m.chain_author.view());
   w.uint(key(ResendRequestKey::kFromSeq), m.from_seq);
   return w.take();
 }
 
 Bytes payload_of(const Goodbye& m) {
-  PayloadWriter w(std::size(kGoodbyeFields));
+  cbor::MapWriter w(std::size(kGoodbyeFields));
   w.uint(key(GoodbyeKey::kReason), static_cast<std::uint64_t>(m.reason));
   w.text(key(GoodbyeKey::kText), m.text);
   return w.take();

@@ -28,17 +28,16 @@ Result<void> check_self_consistent(const CheckpointFields& f) {
 }
 
 Bytes encode_payload(const CheckpointFields& f) {
-  Bytes out;
-  fields::put_map_header(out, 8);
-  fields::put_uint(out, kVersion, f.version);
-  fields::put_bytes(out, kLine, f.line.bytes);
-  fields::put_bytes(out, kSigner, f.signer.view());
-  fields::put_uint(out, kOwnSeq, f.own.seq);
-  fields::put_bytes(out, kOwnHash, f.own.hash);
-  fields::put_uint(out, kPeerSeq, f.peer.seq);
-  fields::put_bytes(out, kPeerHash, f.peer.hash);
-  fields::put_uint(out, kTime, static_cast<std::uint64_t>(f.time));
-  return out;
+  return cbor::MapWriter(8)
+      .uint(kVersion, f.version)
+      .bytes(kLine, f.line.bytes)
+      .bytes(kSigner, f.signer.view())
+      .uint(kOwnSeq, f.own.seq)
+      .bytes(kOwnHash, f.own.hash)
+      .uint(kPeerSeq, f.peer.seq)
+      .bytes(kPeerHash, f.peer.hash)
+      .uint(kTime, static_cast<std::uint64_t>(f.time))
+      .take();
 }
 
 }  // namespace

@@ -60,21 +60,18 @@ Result<void> check_self_consistent(const EntryFields& f) {
 }  // namespace
 
 Bytes encode_entry_payload(const EntryFields& f) {
-  Bytes out;
-  out.reserve(256);
-  fields::put_map_header(out, 10);
-  fields::put_uint(out, kVersion, f.version);
-  fields::put_bytes(out, kLine, f.line.bytes);
-  fields::put_bytes(out, kAuthor, f.author.view());
-  fields::put_uint(out, kSeq, f.seq);
-  fields::put_bytes(out, kPrev, f.prev);
-  fields::put_uint(out, kTime, static_cast<std::uint64_t>(f.time));
-  fields::put_uint(out, kCrossSeq, f.cross.seq);
-  fields::put_bytes(out, kCrossHash, f.cross.hash);
-  fields::put_text(out, kKind, f.kind);
-  cbor::write_head(out, 0, kBody);
-  cbor::encode_to(f.body, out);
-  return out;
+  return cbor::MapWriter(10, 256)
+      .uint(kVersion, f.version)
+      .bytes(kLine, f.line.bytes)
+      .bytes(kAuthor, f.author.view())
+      .uint(kSeq, f.seq)
+      .bytes(kPrev, f.prev)
+      .uint(kTime, static_cast<std::uint64_t>(f.time))
+      .uint(kCrossSeq, f.cross.seq)
+      .bytes(kCrossHash, f.cross.hash)
+      .text(kKind, f.kind)
+      .value(kBody, f.body)
+      .take();
 }
 
 Result<SignedEntry> sign_entry(const crypto::SigningKey& key, EntryFields fields) {

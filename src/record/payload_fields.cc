@@ -4,31 +4,6 @@
 #include <limits>
 
 namespace hotline::record::fields {
-namespace {
-constexpr int kMajorUnsigned = 0;
-constexpr int kMajorBytes = 2;
-constexpr int kMajorText = 3;
-constexpr int kMajorMap = 5;
-}  // namespace
-
-void put_map_header(Bytes& out, std::size_t count) { cbor::write_head(out, kMajorMap, count); }
-
-void put_uint(Bytes& out, std::uint64_t key, std::uint64_t value) {
-  cbor::write_head(out, kMajorUnsigned, key);
-  cbor::write_head(out, kMajorUnsigned, value);
-}
-
-void put_bytes(Bytes& out, std::uint64_t key, ByteView value) {
-  cbor::write_head(out, kMajorUnsigned, key);
-  cbor::write_head(out, kMajorBytes, value.size());
-  out.insert(out.end(), value.begin(), value.end());
-}
-
-void put_text(Bytes& out, std::uint64_t key, std::string_view value) {
-  cbor::write_head(out, kMajorUnsigned, key);
-  cbor::write_head(out, kMajorText, value.size());
-  out.insert(out.end(), value.begin(), value.end());
-}
 
 Error Reader::bad(std::string_view name, const std::string& why) const {
   return make_error(Errc::kMalformed,

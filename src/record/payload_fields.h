@@ -1,4 +1,5 @@
-// record/payload_fields.h — reading and writing the typed fields of record payloads.
+// record/payload_fields.h — reading the typed fields of record payloads (cbor::MapWriter writes
+// them).
 //
 // Internal to record/: entries, receipts and checkpoints are all maps with small unsigned keys in
 // ascending order (docs/record-format.md), and these helpers keep their codecs short and uniform.
@@ -11,12 +12,6 @@
 #include "record/types.h"
 
 namespace hotline::record::fields {
-
-// Writers append `key: value` to a map being built in ascending key order.
-void put_uint(Bytes& out, std::uint64_t key, std::uint64_t value);
-void put_bytes(Bytes& out, std::uint64_t key, ByteView value);
-void put_text(Bytes& out, std::uint64_t key, std::string_view value);
-void put_map_header(Bytes& out, std::size_t count);
 
 // Readers take the decoded payload map (whose key set was already checked) and name the field in
 // their errors as "<what> field <name>".

@@ -30,16 +30,15 @@ Result<void> check_self_consistent(const ReceiptFields& f) {
 }
 
 Bytes encode_payload(const ReceiptFields& f) {
-  Bytes out;
-  fields::put_map_header(out, 7);
-  fields::put_uint(out, kVersion, f.version);
-  fields::put_bytes(out, kLine, f.line.bytes);
-  fields::put_bytes(out, kSigner, f.signer.view());
-  fields::put_bytes(out, kChainAuthor, f.chain_author.view());
-  fields::put_uint(out, kSeq, f.held.seq);
-  fields::put_bytes(out, kHash, f.held.hash);
-  fields::put_uint(out, kTime, static_cast<std::uint64_t>(f.time));
-  return out;
+  return cbor::MapWriter(7)
+      .uint(kVersion, f.version)
+      .bytes(kLine, f.line.bytes)
+      .bytes(kSigner, f.signer.view())
+      .bytes(kChainAuthor, f.chain_author.view())
+      .uint(kSeq, f.held.seq)
+      .bytes(kHash, f.held.hash)
+      .uint(kTime, static_cast<std::uint64_t>(f.time))
+      .take();
 }
 
 }  // namespace
