@@ -262,9 +262,10 @@ void feed(RecordVerifier& verifier, std::size_t item, ParsedLine&& parsed) {
                              value.signature_valid ? RecordVerifier::SignatureCheck::kValid
                                                    : RecordVerifier::SignatureCheck::kInvalid);
         } else if constexpr (std::is_same_v<T, SignedReceipt>) {
-          verifier.add_receipt(item, std::move(value));
+          // decode_line refused badly signed receipts and checkpoints already.
+          verifier.add_receipt(item, std::move(value), RecordVerifier::SignatureCheck::kValid);
         } else if constexpr (std::is_same_v<T, SignedCheckpoint>) {
-          verifier.add_checkpoint(item, std::move(value));
+          verifier.add_checkpoint(item, std::move(value), RecordVerifier::SignatureCheck::kValid);
         } else {
           verifier.add_unreadable(item, value.type, value.reason);
         }

@@ -132,21 +132,31 @@ void RecordVerifier::add_entry(std::size_t item, SignedEntry entry, SignatureChe
   chain.head = {entry.position(), f.time};
 }
 
-void RecordVerifier::add_receipt(std::size_t item, SignedReceipt receipt) {
+void RecordVerifier::add_receipt(std::size_t item, SignedReceipt receipt,
+                                 SignatureCheck signature) {
   ++summary_.receipts;
   const ReceiptFields& f = receipt.fields;
-  signed_items_.push_back({item, "receipt", f.line, f.signer, f.held.seq,
-                           crypto::SigningContext::kReceipt, receipt.envelope.payload,
-                           receipt.envelope.signature});
+  if (signature == SignatureCheck::kPending) {
+    signed_items_.push_back({item, "receipt", f.line, f.signer, f.held.seq,
+                             crypto::SigningContext::kReceipt, receipt.envelope.payload,
+                             receipt.envelope.signature});
+  } else if (signature == SignatureCheck::kInvalid) {
+    note_bad_signature(item, "receipt", f.line, f.signer, f.held.seq);
+  }
   receipts_.emplace_back(item, std::move(receipt));
 }
 
-void RecordVerifier::add_checkpoint(std::size_t item, SignedCheckpoint checkpoint) {
+void RecordVerifier::add_checkpoint(std::size_t item, SignedCheckpoint checkpoint,
+                                    SignatureCheck signature) {
   ++summary_.checkpoints;
   const CheckpointFields& f = checkpoint.fields;
-  signed_items_.push_back({item, "checkpoint", f.line, f.signer, f.own.seq,
-                           crypto::SigningContext::kCheckpoint, checkpoint.envelope.payload,
-                           checkpoint.envelope.signature});
+  if (signature == SignatureCheck::kPending) {
+    signed_items_.push_back({item, "checkpoint", f.line, f.signer, f.own.seq,
+                             crypto::SigningContext::kCheckpoint, checkpoint.envelope.payload,
+                             checkpoint.envelope.signature});
+  } else if (signature == SignatureCheck::kInvalid) {
+    note_bad_signature(item, "checkpoint", f.line, f.signer, f.own.seq);
+  }
   checkpoints_.emplace_back(item, std::move(checkpoint));
 }
 

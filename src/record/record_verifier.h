@@ -64,8 +64,10 @@ class RecordVerifier {
 
   void add_entry(std::size_t item, SignedEntry entry,
                  SignatureCheck signature = SignatureCheck::kPending);
-  void add_receipt(std::size_t item, SignedReceipt receipt);
-  void add_checkpoint(std::size_t item, SignedCheckpoint checkpoint);
+  void add_receipt(std::size_t item, SignedReceipt receipt,
+                   SignatureCheck signature = SignatureCheck::kPending);
+  void add_checkpoint(std::size_t item, SignedCheckpoint checkpoint,
+                      SignatureCheck signature = SignatureCheck::kPending);
   // An item that could not even be decoded.
   void add_unreadable(std::size_t item, std::string type, std::string reason);
 

@@ -62,7 +62,8 @@ class LineRecord {
              const Clock& clock)
       : store_(&store), key_(&key), line_(std::move(line)), clock_(&clock) {}
 
-  Result<std::vector<record::Hash>> chain_hashes(const record::PublicKey& author);
+  Result<std::vector<record::Hash>> hashes_for_position(const record::PublicKey& author,
+                                                        std::uint64_t head_seq, std::uint64_t seq);
   Result<void> check_incoming(const SignedEntry& entry, const record::ChainHead& head);
   Result<bool> already_held(const SignedEntry& entry);
   Micros now_not_before(Micros floor) const;
