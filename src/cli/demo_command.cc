@@ -9,8 +9,8 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "crypto/key_file.h"
-#include "station/line_record.h"
-#include "station/record_export.h"
+#include "line/line_record.h"
+#include "store/record_export.h"
 #include "station/station_dir.h"
 #include "store/record_store.h"
 
@@ -40,12 +40,12 @@ cbor::Value message_body(const std::string& text) {
 }
 
 // Alternates authorship as a real exchange would, delivering each entry and its receipt.
-Result<void> exchange(station::LineRecord& alpha, station::LineRecord& bravo, int entries) {
+Result<void> exchange(line::LineRecord& alpha, line::LineRecord& bravo, int entries) {
   for (int i = 1; i <= entries; ++i) {
     const bool from_alpha = (i % 3) != 0;
-    station::LineRecord& author = from_alpha ? alpha : bravo;
-    station::LineRecord& reader = from_alpha ? bravo : alpha;
-    std::vector<station::Draft> drafts;
+    line::LineRecord& author = from_alpha ? alpha : bravo;
+    line::LineRecord& reader = from_alpha ? bravo : alpha;
+    std::vector<line::Draft> drafts;
     drafts.push_back({"message", message_body("demo message " + std::to_string(i))});
     HOTLINE_ASSIGN(auto sent, author.author(std::move(drafts)));
     HOTLINE_ASSIGN(auto receipt, reader.accept_entries(sent));
@@ -70,15 +70,15 @@ Result<nlohmann::json> run_demo(const std::string& dir, int entries) {
   HOTLINE_TRY(a.store->add_line(a_side));
   HOTLINE_TRY(b.store->add_line(b_side));
   SystemClock clock;
-  HOTLINE_ASSIGN(auto alpha, station::LineRecord::open(*a.store, a.key, a_side, clock));
-  HOTLINE_ASSIGN(auto bravo, station::LineRecord::open(*b.store, b.key, b_side, clock));
+  HOTLINE_ASSIGN(auto alpha, line::LineRecord::open(*a.store, a.key, a_side, clock));
+  HOTLINE_ASSIGN(auto bravo, line::LineRecord::open(*b.store, b.key, b_side, clock));
   HOTLINE_TRY(exchange(alpha, bravo, entries));
   nlohmann::json report = {{"line", id.hex()}, {"stations", nlohmann::json::array()}};
   for (DemoStation* s : {&a, &b}) {
-    HOTLINE_ASSIGN(auto summary, station::verify_store(*s->store, 0));
+    HOTLINE_ASSIGN(auto summary, store::verify_store(*s->store, 0));
     const std::string export_path = dir + "/" + s->name + ".jsonl";
     std::ofstream out(export_path);
-    HOTLINE_TRY(station::export_record(*s->store, std::nullopt, out));
+    HOTLINE_TRY(store::export_record(*s->store, std::nullopt, out));
     report["stations"].push_back({{"name", s->name},
                                   {"dir", s->paths.dir},
                                   {"fingerprint", s->key.public_key().fingerprint()},

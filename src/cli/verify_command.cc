@@ -7,7 +7,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "record/export_jsonl.h"
-#include "station/record_export.h"
+#include "store/record_export.h"
 #include "station/station_dir.h"
 #include "store/record_store.h"
 
@@ -88,7 +88,7 @@ Command add_verify_command(CLI::App& app) {
               // A damaged or foreign database is a bad record, not a failure of the tool.
               return store.error().code == Errc::kCorrupt ? static_cast<int>(kExitBad) : code;
             }
-            auto summary = station::verify_store(**store, flags->jobs);
+            auto summary = store::verify_store(**store, flags->jobs);
             if (!summary) {
               report_error(summary.error(), flags->json);
               return static_cast<int>(kExitBad);
@@ -133,7 +133,7 @@ Command add_export_command(CLI::App& app) {
               }
             }
             std::ostream& out = flags->out.empty() ? std::cout : file;
-            auto counts = station::export_record(**store, line, out);
+            auto counts = store::export_record(**store, line, out);
             if (!counts) {
               return report_error(counts.error(), flags->json);
             }

@@ -1,15 +1,15 @@
-#include "station/line_record.h"
+#include "line/line_record.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <sstream>
 
-#include "station/record_export.h"
+#include "store/record_export.h"
 #include "testing/fixtures.h"
 #include "testing/temp_dir.h"
 
-namespace hotline::station {
+namespace hotline::line {
 namespace {
 
 cbor::Value text_body(const std::string& text) {
@@ -79,7 +79,7 @@ TEST_F(TwoStations, EquivocationIsRefusedAndTheEvidenceKept) {
   EXPECT_EQ(evidence[0].kind, store::Evidence::Kind::kEquivocation);
   EXPECT_EQ(evidence[0].first, sent[0].signed_bytes);
   EXPECT_EQ(evidence[0].second, fork.signed_bytes);
-  auto summary = verify_store(*bravo_store_, 1).value();
+  auto summary = store::verify_store(*bravo_store_, 1).value();
   ASSERT_FALSE(summary.sound());
   EXPECT_NE(summary.first_problem->reason.find("equivocation"), std::string::npos);
 }
@@ -130,8 +130,8 @@ TEST_F(TwoStations, BothStationsHoldTheSameVerifiableRecord) {
   EXPECT_EQ(bravo_->accept_checkpoint(ca).value(), record::CheckpointMatch::kMatches);
   EXPECT_EQ(alpha_->accept_checkpoint(cb).value(), record::CheckpointMatch::kMatches);
   std::ostringstream a_export, b_export;
-  ASSERT_TRUE(export_record(*alpha_store_, std::nullopt, a_export).ok());
-  ASSERT_TRUE(export_record(*bravo_store_, std::nullopt, b_export).ok());
+  ASSERT_TRUE(store::export_record(*alpha_store_, std::nullopt, a_export).ok());
+  ASSERT_TRUE(store::export_record(*bravo_store_, std::nullopt, b_export).ok());
   // The same items on both sides (receipts and checkpoints may be stored in another order).
   auto sorted_lines = [](const std::string& text) {
     std::vector<std::string> lines;
@@ -146,10 +146,10 @@ TEST_F(TwoStations, BothStationsHoldTheSameVerifiableRecord) {
   const auto b_lines = sorted_lines(b_export.str());
   EXPECT_EQ(a_lines.size(), 1u + 30u + 30u + 2u);
   EXPECT_TRUE(a_lines == b_lines) << "the two stations' exports differ";
-  auto summary = verify_store(*alpha_store_, 1).value();
+  auto summary = store::verify_store(*alpha_store_, 1).value();
   EXPECT_TRUE(summary.sound()) << summary.first_problem->describe();
   EXPECT_EQ(summary.entries, 30u);
 }
 
 }  // namespace
-}  // namespace hotline::station
+}  // namespace hotline::line

@@ -1,8 +1,8 @@
-#include "station/line_record.h"
+#include "line/line_record.h"
 
 #include <algorithm>
 
-namespace hotline::station {
+namespace hotline::line {
 
 Result<LineRecord> LineRecord::open(store::RecordStore& store, const crypto::SigningKey& key,
                                     const store::LineParties& line, const Clock& clock) {
@@ -194,4 +194,4 @@ Result<record::CheckpointMatch> LineRecord::accept_checkpoint(const SignedCheckp
   return comparison.match;
 }
 
-}  // namespace hotline::station
+}  // namespace hotline::line

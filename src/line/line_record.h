@@ -1,4 +1,4 @@
-// station/line_record.h — one station's side of one line's record.
+// line/line_record.h — one station's side of one line's record.
 //
 // Authors entries on the station's own chain and accepts the peer's entries, receipts and
 // checkpoints, applying every rule of the record before anything is stored and storing durably
@@ -15,7 +15,7 @@
 #include "record/verify.h"
 #include "store/record_store.h"
 
-namespace hotline::station {
+namespace hotline::line {
 
 using record::SignedCheckpoint;
 using record::SignedEntry;
@@ -76,4 +76,4 @@ class LineRecord {
   record::ChainHead peer_;
 };
 
-}  // namespace hotline::station
+}  // namespace hotline::line

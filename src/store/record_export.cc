@@ -1,11 +1,11 @@
-#include "station/record_export.h"
+#include "store/record_export.h"
 
 #include <algorithm>
 #include <functional>
 
 #include "record/export_jsonl.h"
 
-namespace hotline::station {
+namespace hotline::store {
 namespace {
 
 // Every item of a line, in export order, handed to `visit` one at a time.
@@ -111,4 +111,4 @@ Result<record::VerifySummary> verify_store(store::RecordStore& store, unsigned t
   return summary;
 }
 
-}  // namespace hotline::station
+}  // namespace hotline::store

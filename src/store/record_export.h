@@ -1,4 +1,4 @@
-// station/record_export.h — a station's record as items: exported as JSON Lines, or verified.
+// store/record_export.h — a station's record as items: exported as JSON Lines, or verified.
 //
 // Both walk the store in the same order (for each line: header, the two chains in ascending
 // order of their authors' keys, receipts, checkpoints), so that `hotline verify --dir` and
@@ -11,7 +11,7 @@
 #include "record/record_verifier.h"
 #include "store/record_store.h"
 
-namespace hotline::station {
+namespace hotline::store {
 
 struct ExportCounts {
   std::size_t lines = 0;
@@ -28,4 +28,4 @@ struct ExportCounts {
 [[nodiscard]] Result<record::VerifySummary> verify_store(store::RecordStore& store,
                                                          unsigned threads);
 
-}  // namespace hotline::station
+}  // namespace hotline::store
