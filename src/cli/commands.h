@@ -19,6 +19,9 @@ Command add_verify_command(CLI::App& app);
 Command add_export_command(CLI::App& app);
 Command add_demo_command(CLI::App& app);
 Command add_line_command(CLI::App& app);
+Command add_serve_command(CLI::App& app);
+Command add_send_command(CLI::App& app);
+Command add_status_command(CLI::App& app);
 
 // The data directory: --dir, else $HOTLINE_DIR, else "." (design.md §6).
 std::string resolve_dir(const std::string& flag);

@@ -10,8 +10,8 @@
 #include "cli/output.h"
 #include "crypto/key_file.h"
 #include "line/line_record.h"
-#include "store/record_export.h"
 #include "station/station_dir.h"
+#include "store/record_export.h"
 #include "store/record_store.h"
 
 namespace hotline::cli {

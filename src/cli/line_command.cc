@@ -121,8 +121,9 @@ Command add_line_command(CLI::App& app) {
   add_cmd->add_option("--dir", add->dir, "Data directory (default $HOTLINE_DIR or .)");
   add_cmd->add_option("--name", add->name, "The line's name, agreed with the peer")->required();
   add_cmd->add_option("--peer", add->peer, "The peer station's fingerprint (hl1:…)")->required();
-  add_cmd->add_option("--route", add->routes, "HOST:PORT of the peer; repeat, preferred first")
-      ->required();
+  add_cmd->add_option("--route", add->routes,
+                      "HOST:PORT of the peer; repeat, preferred first. Without any, this station "
+                      "only answers when the peer dials it");
   add_cmd->add_option("--response-deadline", add->response_deadline, "Default 48h");
   add_cmd->add_option("--ack-deadline", add->ack_deadline,
                       "One acknowledgement deadline for every precedence (default by precedence: "

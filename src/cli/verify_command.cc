@@ -7,8 +7,8 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "record/export_jsonl.h"
-#include "store/record_export.h"
 #include "station/station_dir.h"
+#include "store/record_export.h"
 #include "store/record_store.h"
 
 namespace hotline::cli {

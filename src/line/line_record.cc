@@ -12,7 +12,26 @@ Result<LineRecord> LineRecord::open(store::RecordStore& store, const crypto::Sig
   LineRecord record(store, key, line, clock);
   HOTLINE_ASSIGN(record.own_, store.chain_head(line.id, line.local));
   HOTLINE_ASSIGN(record.peer_, store.chain_head(line.id, line.peer));
+  HOTLINE_TRY(record.load_receipts());
   return record;
+}
+
+Result<void> LineRecord::load_receipts() {
+  HOTLINE_ASSIGN(auto receipts, store_->receipts(line_.id));
+  for (SignedReceipt& receipt : receipts) {
+    if (receipt.fields.signer == line_.local && receipt.fields.chain_author == line_.peer) {
+      if (!last_issued_ || receipt.fields.held.seq >= last_issued_->fields.held.seq) {
+        last_issued_ = std::move(receipt);
+      }
+    } else if (receipt.fields.signer == line_.peer && receipt.fields.chain_author == line_.local) {
+      // A receipt for more than this station holds (its database lost entries) proves nothing
+      // about what is held here; recovery brings the entries back.
+      if (receipt.fields.held.seq <= own_.position.seq) {
+        receipted_seq_ = std::max(receipted_seq_, receipt.fields.held.seq);
+      }
+    }
+  }
+  return success();
 }
 
 // Author times never go backwards within a chain (rule E5), even if the wall clock does.
@@ -39,6 +58,97 @@ Result<std::vector<SignedEntry>> LineRecord::author(std::vector<Draft> drafts) {
   HOTLINE_TRY(store_->append_entries(signed_entries));
   own_ = head;
   return signed_entries;
+}
+
+Result<std::vector<SignedEntry>> LineRecord::author_drafts(
+    const std::vector<store::OutboxDraft>& drafts) {
+  std::vector<SignedEntry> signed_entries;
+  std::vector<std::uint64_t> ids;
+  signed_entries.reserve(drafts.size());
+  ids.reserve(drafts.size());
+  record::ChainHead head = own_;
+  for (const store::OutboxDraft& draft : drafts) {
+    if (draft.line != line_.id) {
+      return make_error(Errc::kInternal,
+                        "draft " + std::to_string(draft.id) + " is not for line " + line_.name);
+    }
+    record::EntryFields f;
+    f.line = line_.id;
+    f.author = line_.local;
+    f.seq = head.position.seq + 1;
+    f.prev = head.position.hash;
+    f.time = now_not_before(head.time);
+    f.cross = peer_.position;
+    f.kind = draft.kind;
+    HOTLINE_ASSIGN(f.body, cbor::decode(draft.body));
+    HOTLINE_ASSIGN(SignedEntry entry, record::sign_entry(*key_, std::move(f)));
+    head = {entry.position(), entry.fields.time};
+    signed_entries.push_back(std::move(entry));
+    ids.push_back(draft.id);
+  }
+  if (signed_entries.empty()) {
+    return signed_entries;
+  }
+  HOTLINE_TRY(store_->append_entries_from_drafts(signed_entries, std::move(ids)));
+  own_ = head;
+  return signed_entries;
+}
+
+Result<void> LineRecord::recover_own_entries(const std::vector<SignedEntry>& entries) {
+  record::ChainHead head = own_;
+  std::vector<SignedEntry> fresh;
+  for (const SignedEntry& entry : entries) {
+    if (entry.fields.seq <= head.position.seq) {
+      HOTLINE_ASSIGN(auto held, store_->read_entries(line_.id, line_.local, entry.fields.seq, 1));
+      if (held.empty() || held.front().signed_bytes != entry.signed_bytes) {
+        return make_error(Errc::kConflict, "line " + line_.name + ": the peer's copy of our seq " +
+                                               std::to_string(entry.fields.seq) +
+                                               " differs from ours");
+      }
+      continue;
+    }
+    HOTLINE_TRY(record::check_extends(line_.id, line_.local, head, entry));
+    if (!record::verify_entry_signature(entry)) {
+      return make_error(Errc::kBadSignature, "line " + line_.name + ": recovered entry seq " +
+                                                 std::to_string(entry.fields.seq) +
+                                                 " does not carry this station's valid signature");
+    }
+    const record::ChainPosition& cross = entry.fields.cross;
+    if (cross.seq > 0 && cross.seq <= peer_.position.seq) {
+      HOTLINE_ASSIGN(auto theirs, store_->read_entries(line_.id, line_.peer, cross.seq, 1));
+      if (theirs.empty() || theirs.front().hash != cross.hash) {
+        return make_error(Errc::kBrokenChain, "line " + line_.name + ": recovered entry seq " +
+                                                  std::to_string(entry.fields.seq) +
+                                                  " cross-links a peer entry we do not hold");
+      }
+    }
+    head = {entry.position(), entry.fields.time};
+    fresh.push_back(entry);
+  }
+  if (fresh.empty()) {
+    return success();
+  }
+  // Drafts authored before the loss are in the recovered entries; match them by content.
+  HOTLINE_ASSIGN(std::size_t queued, store_->count_drafts(line_.id, std::nullopt));
+  HOTLINE_ASSIGN(auto drafts, store_->next_drafts(line_.id, queued));
+  std::vector<std::uint64_t> authored;
+  for (const SignedEntry& entry : fresh) {
+    Bytes body = cbor::encode(entry.fields.body);
+    for (const store::OutboxDraft& draft : drafts) {
+      if (draft.kind == entry.fields.kind && draft.body == body &&
+          std::find(authored.begin(), authored.end(), draft.id) == authored.end()) {
+        authored.push_back(draft.id);
+        break;
+      }
+    }
+  }
+  if (authored.empty()) {
+    HOTLINE_TRY(store_->append_entries(std::move(fresh)));
+  } else {
+    HOTLINE_TRY(store_->append_entries_from_drafts(std::move(fresh), std::move(authored)));
+  }
+  own_ = head;
+  return success();
 }
 
 // The verify.h rules take a chain as its hashes but look at one position only (the one a receipt
@@ -125,10 +235,15 @@ Result<SignedReceipt> LineRecord::accept_entries(const std::vector<SignedEntry>&
     head = {entry.position(), entry.fields.time};
     fresh.push_back(entry);
   }
-  if (!fresh.empty()) {
-    HOTLINE_TRY(store_->append_entries(std::move(fresh)));
-    peer_ = head;
+  if (fresh.empty()) {
+    return receipt_for_peer_head();  // a resend of what is held: no new receipt needed
   }
+  HOTLINE_TRY(store_->append_entries(std::move(fresh)));
+  peer_ = head;
+  return sign_peer_receipt();
+}
+
+Result<SignedReceipt> LineRecord::sign_peer_receipt() {
   record::ReceiptFields f;
   f.line = line_.id;
   f.signer = line_.local;
@@ -137,7 +252,15 @@ Result<SignedReceipt> LineRecord::accept_entries(const std::vector<SignedEntry>&
   f.time = clock_->now();
   HOTLINE_ASSIGN(SignedReceipt receipt, record::sign_receipt(*key_, f));
   HOTLINE_TRY(store_->add_receipt(receipt));
+  last_issued_ = receipt;
   return receipt;
+}
+
+Result<SignedReceipt> LineRecord::receipt_for_peer_head() {
+  if (last_issued_ && last_issued_->fields.held == peer_.position) {
+    return *last_issued_;
+  }
+  return sign_peer_receipt();
 }
 
 Result<void> LineRecord::accept_receipt(const SignedReceipt& receipt) {
@@ -150,7 +273,9 @@ Result<void> LineRecord::accept_receipt(const SignedReceipt& receipt) {
   HOTLINE_ASSIGN(auto hashes,
                  hashes_for_position(line_.local, own_.position.seq, receipt.fields.held.seq));
   HOTLINE_TRY(record::check_receipt(receipt, line_.id, line_.peer, hashes));
-  return store_->add_receipt(receipt);
+  HOTLINE_TRY(store_->add_receipt(receipt));
+  receipted_seq_ = std::max(receipted_seq_, receipt.fields.held.seq);
+  return success();
 }
 
 Result<SignedCheckpoint> LineRecord::checkpoint() {

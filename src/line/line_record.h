@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,10 +36,25 @@ class LineRecord {
   const store::LineParties& line() const { return line_; }
   const record::ChainHead& own_head() const { return own_; }
   const record::ChainHead& peer_head() const { return peer_; }
+  const Clock& clock() const { return *clock_; }
 
   // Signs the drafts as the next entries of this station's chain and stores them durably in one
   // commit. The returned entries are what to send to the peer.
   Result<std::vector<SignedEntry>> author(std::vector<Draft> drafts);
+
+  // Signs outbox drafts (in the order given) as the next entries of this station's chain and, in
+  // one commit, appends them and removes the drafts from the outbox (store::RecordStore), so a
+  // draft is authored exactly once even across a crash.
+  Result<std::vector<SignedEntry>> author_drafts(const std::vector<store::OutboxDraft>& drafts);
+
+  // Accepts entries of this station's *own* chain sent back by the peer, after this station lost
+  // them (restored from a backup): each must carry this station's valid signature and extend the
+  // own chain exactly as the peer's entries must extend the peer's. A cross-link beyond the local
+  // copy of the peer's chain is taken on this station's own signature: the peer's entries that
+  // would prove it may themselves cross-link entries still being recovered. Drafts still queued
+  // whose kind and body equal a recovered entry's were authored before the loss; they leave the
+  // outbox in the same commit instead of being authored a second time.
+  Result<void> recover_own_entries(const std::vector<SignedEntry>& entries);
 
   // Accepts entries of the peer's chain, in order. Entries already held are skipped if identical;
   // a different validly signed entry for a held sequence number is equivocation: the evidence is
@@ -49,6 +65,15 @@ class LineRecord {
 
   // Accepts the peer's receipt for this station's chain, after checking it; stores it.
   Result<void> accept_receipt(const SignedReceipt& receipt);
+
+  // A receipt for the peer's chain as held now: the last one this station signed if it covers the
+  // head, else a new one (signed and stored). What a reconnecting peer is sent first, since the
+  // receipt for its last batch may have been lost with the previous connection.
+  Result<SignedReceipt> receipt_for_peer_head();
+
+  // The sequence number of this station's chain that the peer's receipts cover, as far as this
+  // station has stored them.
+  std::uint64_t receipted_seq() const { return receipted_seq_; }
 
   // Signs and stores a checkpoint of both heads.
   Result<SignedCheckpoint> checkpoint();
@@ -67,6 +92,8 @@ class LineRecord {
   Result<void> check_incoming(const SignedEntry& entry, const record::ChainHead& head);
   Result<bool> already_held(const SignedEntry& entry);
   Micros now_not_before(Micros floor) const;
+  Result<SignedReceipt> sign_peer_receipt();
+  Result<void> load_receipts();
 
   store::RecordStore* store_;
   const crypto::SigningKey* key_;
@@ -74,6 +101,8 @@ class LineRecord {
   const Clock* clock_;
   record::ChainHead own_;
   record::ChainHead peer_;
+  std::optional<SignedReceipt> last_issued_;  // the latest receipt this station signed
+  std::uint64_t receipted_seq_ = 0;
 };
 
 }  // namespace hotline::line

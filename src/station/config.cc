@@ -163,9 +163,6 @@ Result<LineConfig> read_line(const toml::table& table, const std::string& source
   if (!has_peer) {
     return at.error("line '" + line.name + "' needs a peer fingerprint");
   }
-  if (line.routes.empty()) {
-    return at.error("line '" + line.name + "' needs at least one route");
-  }
   return line;
 }
 
@@ -319,9 +316,6 @@ Result<void> validate_new_line(const StationConfig& config, const LineConfig& li
   }
   if (line.peer == own_key) {
     return make_error(Errc::kInvalidArgument, "the peer fingerprint is this station's own");
-  }
-  if (line.routes.empty()) {
-    return make_error(Errc::kInvalidArgument, "a line needs at least one --route HOST:PORT");
   }
   return success();
 }

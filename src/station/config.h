@@ -47,7 +47,7 @@ struct LineTerms {
 struct LineConfig {
   std::string name;
   crypto::PublicKey peer;
-  std::vector<Endpoint> routes;  // in order of preference
+  std::vector<Endpoint> routes;  // in order of preference; none: the peer dials this station
   LineTerms terms;
 
   bool operator==(const LineConfig&) const = default;
@@ -73,7 +73,7 @@ std::string render_config(const StationConfig& config);
 [[nodiscard]] Result<void> save_config(const std::string& path, const StationConfig& config);
 
 // Checks what a new line needs beside what parsing checks: a name of 1-128 bytes not used by
-// another line, a peer that is not this station itself, at least one route.
+// another line, a peer that is not this station itself.
 [[nodiscard]] Result<void> validate_new_line(const StationConfig& config, const LineConfig& line,
                                              const crypto::PublicKey& own_key);
 

@@ -353,6 +353,8 @@ void ControlServer::stop() {
     return;
   }
   state.stopped = true;
+  // The file goes first, so that a client that sees its connection closed finds no socket left.
+  remove_socket_file(state.path, state.socket_file);
   // Closing makes each pending accept, read or write complete with operation_aborted; the
   // coroutines then see `stopped` and end, releasing the state.
   ErrorCode ignored;
@@ -362,7 +364,6 @@ void ControlServer::stop() {
       stream->close();
     }
   }
-  remove_socket_file(state.path, state.socket_file);
 }
 
 // --- The client -----------------------------------------------------------------------------

@@ -47,12 +47,12 @@ struct ControlResponse {
 // Called once per request; returns the response to send. It may throw (answered as 500).
 using ControlHandler = std::function<ControlResponse(const ControlRequest&)>;
 
-// Serves HTTP/1.1 on a Unix socket, calling the handler on the io_context's thread for each
-// request: keep-alive is supported, one request at a time per connection, any number of
-// connections. The io_context must be run by one thread and must outlive the server.
 // The server's state, shared with its coroutines (defined in control_socket.cc).
 struct ControlServerState;
 
+// Serves HTTP/1.1 on a Unix socket, calling the handler on the io_context's thread for each
+// request: keep-alive is supported, one request at a time per connection, any number of
+// connections. The io_context must be run by one thread and must outlive the server.
 class ControlServer {
  public:
   // Binds and listens at `path`, creating the socket file owner-only (mode 0600), and starts
@@ -85,7 +85,8 @@ class ControlServer {
 
 // Sends one request to the station serving at `socket_path` and returns its response, whatever
 // its status. The whole exchange (connect, write, read) must finish within `timeout`. Fails with
-// kInvalidArgument if `socket_path` does not fit in a sockaddr_un, kNotFound if no station is
+// kInvalidArgument if `socket_path` does not fit in a sockaddr_un or `method` is not an HTTP token
+// or `target` not a path starting with "/" (without spaces), kNotFound if no station is
 // serving there (no socket file, or nobody listening), kIo if the exchange fails or times out.
 // Blocks the calling thread (it runs a private io_context).
 [[nodiscard]] Result<ControlResponse> control_request(

@@ -239,10 +239,15 @@ TEST_F(ControlSocketTest, KeepAliveAnswersRequestsInTurnOnOneConnection) {
 
 TEST_F(ControlSocketTest, StopClosesConnectionsAndRemovesTheFile) {
   start_server();
+  // One request first, so that the connection has been accepted (a connection still in the
+  // backlog would be reset instead) and is then idle between requests.
   LocalProtocol::socket idle = connect_raw();
+  std::string buffer;
+  asio::write(idle, asio::buffer(std::string("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")));
+  EXPECT_EQ(read_raw_response(idle, buffer).body, "GET /first ");
+
   run_on_io([this] { server_->stop(); });
   EXPECT_FALSE(file_exists(socket_path_));
-  std::string buffer;
   boost::system::error_code ec;
   asio::read(idle, asio::dynamic_buffer(buffer), ec);
   EXPECT_EQ(ec, asio::error::eof);

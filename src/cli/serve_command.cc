@@ -1,0 +1,191 @@
+// `hotline serve`, and the commands that talk to a serving station over its control socket:
+// `send` and `status` (docs/cli.md).
+#include <iostream>
+
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "crypto/passphrase.h"
+#include "station/control_socket.h"
+#include "station/station_dir.h"
+#include "station/station_server.h"
+
+namespace hotline::cli {
+
+namespace {
+
+// Reports a failure to reach the station (exit 3) or an error the station answered with.
+int report_control_failure(const Error& error, bool json) {
+  if (json) {
+    print_json({{"error", {{"kind", "unreachable"}, {"message", error.message}}}});
+  } else {
+    std::cerr << "hotline: " << error.message << "\n";
+  }
+  return kExitUnreachable;
+}
+
+Errc errc_for_status(int status) {
+  if (status == 400 || status == 405 || status == 413) {
+    return Errc::kInvalidArgument;
+  }
+  if (status == 404) {
+    return Errc::kNotFound;
+  }
+  if (status == 409 || status == 403) {
+    return Errc::kRefused;
+  }
+  return Errc::kInternal;
+}
+
+// Sends one request to the station serving from `dir`; the response body as JSON if the status is
+// 2xx, else the station's error. `exit_code` is set for the caller to return.
+std::optional<nlohmann::json> call_station(const std::string& dir, const std::string& method,
+                                           const std::string& target, const std::string& body,
+                                           bool json, int& exit_code) {
+  auto paths = station::open_station_dir(dir);
+  if (!paths) {
+    exit_code = report_error(paths.error(), json);
+    return std::nullopt;
+  }
+  auto response =
+      station::control_request(station::control_socket_path(paths->dir), method, target, body);
+  if (!response) {
+    exit_code = report_control_failure(response.error(), json);
+    return std::nullopt;
+  }
+  auto document = nlohmann::json::parse(response->body, nullptr, false);
+  if (response->status / 100 != 2) {
+    std::string message =
+        document.is_object() && document.contains("error") && document["error"].is_string()
+            ? document["error"].get<std::string>()
+            : "the station answered HTTP " + std::to_string(response->status);
+    exit_code = report_error(make_error(errc_for_status(response->status), message), json);
+    return std::nullopt;
+  }
+  if (document.is_discarded()) {
+    exit_code = report_error(make_error(Errc::kInternal, "the station's answer is not JSON"), json);
+    return std::nullopt;
+  }
+  exit_code = kExitOk;
+  return document;
+}
+
+}  // namespace
+
+Command add_serve_command(CLI::App& app) {
+  struct Flags {
+    std::string dir;
+    std::string passphrase_file;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand("serve",
+                                     "Run the station: its lines, listener and control "
+                                     "socket, until SIGINT or SIGTERM");
+  sub->add_option("--dir", flags->dir, "Data directory (default $HOTLINE_DIR or .)");
+  sub->add_option("--passphrase-file", flags->passphrase_file,
+                  "File holding the passphrase of a sealed identity key");
+  return {sub, [flags] {
+            station::ServeOptions options;
+            options.dir = resolve_dir(flags->dir);
+            if (!flags->passphrase_file.empty()) {
+              auto passphrase = crypto::Passphrase::read_file(flags->passphrase_file);
+              if (!passphrase) {
+                return report_error(passphrase.error(), false);
+              }
+              options.passphrase.emplace(std::move(passphrase).value());
+            }
+            auto served = station::serve(std::move(options));
+            if (!served) {
+              return report_error(served.error(), false);
+            }
+            return static_cast<int>(kExitOk);
+          }};
+}
+
+Command add_send_command(CLI::App& app) {
+  struct Flags {
+    std::string dir;
+    std::string line;
+    std::string precedence = "ROUTINE";
+    std::string text;
+    bool json = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand(
+      "send", "Queue a message on a line of the running station (durable when this returns)");
+  sub->add_option("--dir", flags->dir, "Data directory (default $HOTLINE_DIR or .)");
+  sub->add_option("--line", flags->line, "The line's name")->required();
+  sub->add_option("--precedence", flags->precedence,
+                  "FLASH, IMMEDIATE, PRIORITY or ROUTINE (default ROUTINE)");
+  sub->add_option("--text", flags->text, "The message")->required();
+  sub->add_flag("--json", flags->json, "Print one JSON document");
+  return {sub, [flags] {
+            int exit_code = kExitOk;
+            nlohmann::json body = {{"precedence", flags->precedence}, {"text", flags->text}};
+            auto answer = call_station(resolve_dir(flags->dir), "POST",
+                                       "/v1/lines/" + flags->line + "/messages", body.dump(),
+                                       flags->json, exit_code);
+            if (!answer) {
+              return exit_code;
+            }
+            if (flags->json) {
+              print_json(*answer);
+            } else {
+              std::cout << "queued: message " << (*answer)["draft"].get<std::uint64_t>()
+                        << " on line " << flags->line << " ("
+                        << (*answer)["precedence"].get<std::string>()
+                        << "); it is sent as soon as the line is up\n";
+            }
+            return exit_code;
+          }};
+}
+
+Command add_status_command(CLI::App& app) {
+  struct Flags {
+    std::string dir;
+    bool json = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand("status", "Show the running station's lines and links");
+  sub->add_option("--dir", flags->dir, "Data directory (default $HOTLINE_DIR or .)");
+  sub->add_flag("--json", flags->json, "Print one JSON document");
+  return {sub, [flags] {
+            int exit_code = kExitOk;
+            auto answer = call_station(resolve_dir(flags->dir), "GET", "/v1/status", "",
+                                       flags->json, exit_code);
+            if (!answer) {
+              return exit_code;
+            }
+            if (flags->json) {
+              print_json(*answer);
+              return exit_code;
+            }
+            const auto& s = *answer;
+            std::cout << s["station"].get<std::string>() << "  "
+                      << s["fingerprint"].get<std::string>() << "\n";
+            for (const auto& l : s["lines"]) {
+              std::cout << "line " << l["name"].get<std::string>() << ": "
+                        << l["state"].get<std::string>();
+              if (l["route"].is_string()) {
+                std::cout << " over " << l["route"].get<std::string>();
+              }
+              if (l["round_trip_us"].is_number()) {
+                std::cout << ", round trip " << l["round_trip_us"].get<std::int64_t>() << " µs";
+              }
+              std::cout << "\n  our chain " << l["own"]["seq"].get<std::uint64_t>()
+                        << " (receipted " << l["receipted"].get<std::uint64_t>() << "), theirs "
+                        << l["peer_chain"]["seq"].get<std::uint64_t>() << "\n  outbox";
+              for (const auto& [precedence, n] : l["outbox"].items()) {
+                std::cout << " " << precedence << " " << n.get<std::uint64_t>();
+              }
+              std::cout << "\n";
+              if (l["counters"]["alarms"].get<std::uint64_t>() > 0) {
+                std::cout << "  ALARM: " << l["counters"]["alarms"].get<std::uint64_t>()
+                          << " equivocation or divergence alarm(s); evidence kept\n";
+              }
+            }
+            return exit_code;
+          }};
+}
+
+}  // namespace hotline::cli

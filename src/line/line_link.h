@@ -1,0 +1,118 @@
+// line/line_link.h — one line of a running station: its routes, its connection, its outbox.
+//
+// A LineLink keeps at most one connection to the peer station (docs/protocol.md §1, §4.5). It
+// dials the line's routes in order of preference, declares a route dead when nothing arrived for
+// kMissedHeartbeatsBeforeDead heartbeat intervals, fails over to the next route, goes back to the
+// preferred one when it answers again, and retries with exponential backoff when none does. The
+// listener hands it the connections the peer dials. Entries wait in the durable outbox until a
+// connection is open; each connection runs a Session over the same LineRecord.
+//
+// Everything runs on one io_context thread: no locks, and the record is only ever touched from it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "line/line_record.h"
+#include "line/session.h"
+#include "link/asio.h"
+
+namespace hotline::line {
+
+struct Route {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string text() const;
+};
+
+struct RouteStatus {
+  std::string route;
+  std::uint64_t connections = 0;      // connections opened over it
+  std::uint64_t entries_carried = 0;  // own entries sent over it
+  std::string last_error;             // why the last attempt or connection over it ended
+};
+
+struct LineStatus {
+  std::string name;
+  std::string state;                 // "down", or the Session state of the open connection
+  std::optional<std::string> route;  // what carries the connection, if any
+  bool dialed_by_peer = false;
+  record::ChainPosition own;    // this station's chain
+  record::ChainPosition peer;   // the peer's chain, as held here
+  std::uint64_t receipted = 0;  // own seq covered by the peer's stored receipts
+  std::optional<std::chrono::microseconds> round_trip;
+  LineCounters counters;
+  std::vector<RouteStatus> routes;
+};
+
+struct LinkTiming {
+  std::chrono::milliseconds heartbeat_interval{500};
+  int missed_heartbeats_before_dead = 3;
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds handshake_timeout{2000};
+  std::chrono::milliseconds hello_timeout{5000};
+  std::chrono::milliseconds checkpoint_interval{60000};
+  std::chrono::milliseconds preferred_route_probe{5000};
+  std::chrono::milliseconds backoff_min{100};
+  std::chrono::milliseconds backoff_max{5000};
+};
+
+class Connection;
+
+class LineLink {
+ public:
+  // `store`, `client_tls` and `io` must outlive the LineLink; it must outlive every coroutine it
+  // starts, i.e. be destroyed only after `io` stopped running.
+  LineLink(link::asio::io_context& io, store::RecordStore& store, LineRecord record,
+           std::vector<Route> routes, link::asio::ssl::context& client_tls, LinkTiming timing);
+  ~LineLink();
+  LineLink(const LineLink&) = delete;
+  LineLink& operator=(const LineLink&) = delete;
+
+  const store::LineParties& parties() const { return record_.line(); }
+
+  // Starts dialing the routes (if the line has any; otherwise the peer dials this station).
+  void start();
+  // Closes the connection with GOODBYE `closing` and stops dialing.
+  void stop();
+
+  // A connection whose TLS handshake authenticated this line's peer. `dialed_by_peer` says who
+  // opened it; with two connections open at once the one dialed by the station with the smaller
+  // key stays, and between two dialed by the same station the newer one (docs/protocol.md §1).
+  void adopt(std::unique_ptr<link::TlsStream> stream, std::string route, bool dialed_by_peer,
+             std::optional<std::size_t> route_index = std::nullopt);
+
+  // Drafts were queued: author and send them now if a connection is open.
+  void outbox_changed();
+
+  LineStatus status() const;
+
+ private:
+  friend class Connection;
+  link::asio::awaitable<void> dial_loop();
+  link::asio::awaitable<Result<std::unique_ptr<link::TlsStream>>> dial(const Route& route);
+  void connection_ended(Connection* connection, const std::string& why);
+  void wake_dialer();
+  Micros record_clock_now() const;
+
+  link::asio::io_context& io_;
+  store::RecordStore& store_;
+  LineRecord record_;
+  std::vector<Route> routes_;
+  std::vector<RouteStatus> route_status_;
+  link::asio::ssl::context& client_tls_;
+  LinkTiming timing_;
+  LineCounters counters_;
+  std::shared_ptr<Connection> active_;
+  std::optional<std::size_t> active_route_;  // index in routes_ when this station dialed it
+  std::size_t next_route_ = 0;
+  link::asio::steady_timer dialer_wake_;
+  bool stopped_ = false;
+  bool started_ = false;
+};
+
+}  // namespace hotline::line

@@ -1,0 +1,403 @@
+#include "line/session.h"
+
+#include <algorithm>
+
+#include "record/checkpoint.h"
+#include "record/receipt.h"
+
+namespace hotline::line {
+
+namespace {
+
+std::string seq_text(std::uint64_t seq) { return std::to_string(seq); }
+
+std::chrono::steady_clock::time_point steady_now() { return std::chrono::steady_clock::now(); }
+
+}  // namespace
+
+std::string_view session_state_name(SessionState state) {
+  switch (state) {
+    case SessionState::kAwaitingHello:
+      return "awaiting-hello";
+    case SessionState::kRecovering:
+      return "recovering";
+    case SessionState::kOpen:
+      return "open";
+    case SessionState::kClosed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+Session::Session(LineRecord& record, store::RecordStore& store, LineCounters& counters,
+                 SessionTransport& transport, SessionEvents events)
+    : record_(record),
+      store_(store),
+      counters_(counters),
+      transport_(transport),
+      events_(std::move(events)) {}
+
+link::GoodbyeReason Session::goodbye_reason(const Error& error) const {
+  return wrong_line_ ? link::GoodbyeReason::kWrongLine : link::goodbye_reason_for(error.code);
+}
+
+Result<void> Session::send(const link::Message& message) {
+  HOTLINE_ASSIGN(Bytes frame, link::encode_message(message));
+  transport_.send_frame(std::move(frame));
+  return success();
+}
+
+Result<void> Session::start() {
+  link::Hello hello;
+  hello.line = record_.line().id;
+  hello.sender = record_.line().local;
+  hello.sender_chain = record_.own_head().position;
+  hello.receiver_chain = record_.peer_head().position;
+  return send(hello);
+}
+
+Result<bool> Session::on_frame(const link::Frame& frame) {
+  HOTLINE_ASSIGN(link::Message message, link::decode_message(frame));
+  if (auto* goodbye = std::get_if<link::Goodbye>(&message)) {
+    if (events_.info) {
+      events_.info("peer said goodbye (" + std::string(link::goodbye_reason_name(goodbye->reason)) +
+                   "): " + goodbye->text);
+    }
+    state_ = SessionState::kClosed;
+    return false;
+  }
+  if (state_ == SessionState::kClosed) {
+    return make_error(Errc::kRefused, "frame after the session closed");
+  }
+  if (state_ == SessionState::kAwaitingHello) {
+    const auto* hello = std::get_if<link::Hello>(&message);
+    if (hello == nullptr) {
+      return make_error(Errc::kRefused,
+                        std::string(link::frame_type_name(frame.type)) + " before HELLO");
+    }
+    HOTLINE_TRY(on_hello(*hello));
+    return true;
+  }
+  return std::visit(
+      [&](const auto& m) -> Result<bool> {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, link::Hello>) {
+          return make_error(Errc::kRefused, "a second HELLO on one connection");
+        } else if constexpr (std::is_same_v<T, link::Entries>) {
+          HOTLINE_TRY(on_entries(m));
+        } else if constexpr (std::is_same_v<T, link::Receipt>) {
+          HOTLINE_TRY(on_receipt(m));
+        } else if constexpr (std::is_same_v<T, link::Checkpoint>) {
+          HOTLINE_TRY(on_checkpoint(m));
+        } else if constexpr (std::is_same_v<T, link::Heartbeat>) {
+          HOTLINE_TRY(send(link::HeartbeatAck{m.seq}));
+        } else if constexpr (std::is_same_v<T, link::HeartbeatAck>) {
+          if (m.seq == heartbeat_seq_ && heartbeat_sent_at_ != 0) {
+            round_trip_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                steady_now().time_since_epoch() - std::chrono::microseconds(heartbeat_sent_at_));
+          }
+        } else if constexpr (std::is_same_v<T, link::ResendRequest>) {
+          HOTLINE_TRY(on_resend_request(m));
+        } else {
+          static_assert(std::is_same_v<T, link::Goodbye>);
+        }
+        return true;
+      },
+      message);
+}
+
+Error Session::divergence(const std::string& detail) {
+  ++counters_.alarms;
+  store::Evidence e;
+  e.kind = store::Evidence::Kind::kDivergence;
+  e.line = record_.line().id;
+  e.culprit = record_.line().peer;
+  e.detail = "HELLO: " + detail;
+  auto stored = store_.add_evidence(e);
+  if (events_.alarm) {
+    events_.alarm("line " + record_.line().name + ": the record has diverged: " + detail);
+  }
+  if (!stored.ok()) {
+    return stored.error();
+  }
+  return make_error(Errc::kConflict, "the record has diverged: " + detail);
+}
+
+// The peer's HELLO names a position of this station's chain; it must be one this station signed.
+Result<void> Session::check_own_chain_at(const record::ChainPosition& claimed, const char* what) {
+  if (claimed.seq == 0 || claimed.seq > record_.own_head().position.seq) {
+    return success();
+  }
+  HOTLINE_ASSIGN(auto held,
+                 store_.read_entries(record_.line().id, record_.line().local, claimed.seq, 1));
+  if (held.empty() || held.front().hash != claimed.hash) {
+    return divergence(std::string(what) + " names our seq " + seq_text(claimed.seq) +
+                      " with a hash we never signed");
+  }
+  return success();
+}
+
+Result<void> Session::check_peer_chain_at(const record::ChainPosition& claimed, const char* what) {
+  if (claimed.seq == 0 || claimed.seq > record_.peer_head().position.seq) {
+    return success();
+  }
+  HOTLINE_ASSIGN(auto held,
+                 store_.read_entries(record_.line().id, record_.line().peer, claimed.seq, 1));
+  if (held.empty() || held.front().hash != claimed.hash) {
+    return divergence(std::string(what) + " names its seq " + seq_text(claimed.seq) +
+                      " with a hash other than the entry we hold");
+  }
+  return success();
+}
+
+Result<void> Session::on_hello(const link::Hello& hello) {
+  const store::LineParties& line = record_.line();
+  if (hello.line != line.id) {
+    wrong_line_ = true;
+    return make_error(Errc::kRefused, "HELLO names another line than " + line.name);
+  }
+  if (hello.sender != line.peer) {
+    wrong_line_ = true;
+    return make_error(Errc::kRefused, "HELLO sender is not the key TLS authenticated");
+  }
+  HOTLINE_TRY(check_own_chain_at(hello.receiver_chain, "the peer's copy of our chain"));
+  HOTLINE_TRY(check_peer_chain_at(hello.sender_chain, "the peer's own head"));
+  ++counters_.connections_opened;
+
+  // The peer's copy of the peer's own chain is behind ours: it lost entries and will ask for
+  // them. Ours cross-link them, so ours wait until it has them (docs/protocol.md §4.2).
+  peer_recovering_ = hello.sender_chain.seq < record_.peer_head().position.seq;
+
+  if (record_.peer_head().position.seq > 0) {
+    HOTLINE_ASSIGN(SignedReceipt receipt, record_.receipt_for_peer_head());
+    HOTLINE_TRY(send(link::Receipt{receipt.signed_bytes}));
+    ++counters_.receipts_sent;
+  }
+
+  const std::uint64_t own_seq = record_.own_head().position.seq;
+  if (hello.receiver_chain.seq > own_seq) {
+    // This station lost entries of its own chain. Signing now would reuse a sequence number.
+    state_ = SessionState::kRecovering;
+    recover_target_ = hello.receiver_chain.seq;
+    peer_holds_ = own_seq;
+    if (events_.info) {
+      events_.info("the peer holds our chain up to seq " + seq_text(recover_target_) +
+                   " but we hold only " + seq_text(own_seq) +
+                   ": recovering it, authoring nothing until then");
+    }
+    return send(link::ResendRequest{line.local, own_seq + 1});
+  }
+  peer_holds_ = hello.receiver_chain.seq;
+  next_to_send_ = peer_holds_ + 1;
+  return become_open();
+}
+
+Result<void> Session::become_open() {
+  state_ = SessionState::kOpen;
+  next_to_send_ = std::max(next_to_send_, peer_holds_ + 1);
+  HOTLINE_TRY(send_checkpoint());
+  return pump();
+}
+
+Result<void> Session::on_entries(const link::Entries& message) {
+  HOTLINE_ASSIGN(std::vector<SignedEntry> entries, link::decode_entries(message));
+  const store::LineParties& line = record_.line();
+  const record::PublicKey author = entries.front().fields.author;
+  for (const SignedEntry& entry : entries) {
+    if (entry.fields.author != author) {
+      return make_error(Errc::kBrokenChain, "one ENTRIES frame mixes two chains");
+    }
+  }
+  if (author == line.local) {
+    if (state_ != SessionState::kRecovering) {
+      return make_error(Errc::kRefused, "entries of our own chain that we did not ask for");
+    }
+    const std::uint64_t before = record_.own_head().position.seq;
+    HOTLINE_TRY(record_.recover_own_entries(entries));
+    counters_.entries_recovered += record_.own_head().position.seq - before;
+    if (record_.own_head().position.seq >= recover_target_) {
+      peer_holds_ = recover_target_;
+      if (events_.info) {
+        events_.info("recovered our chain up to seq " + seq_text(recover_target_));
+      }
+      return become_open();
+    }
+    return success();
+  }
+  if (author != line.peer) {
+    return make_error(Errc::kBrokenChain, "entries signed by neither party of the line");
+  }
+  const std::uint64_t before = record_.peer_head().position.seq;
+  auto receipt = record_.accept_entries(entries);
+  if (!receipt.ok()) {
+    if (receipt.error().code == Errc::kConflict) {
+      ++counters_.alarms;
+      if (events_.alarm) {
+        events_.alarm(receipt.error().message);
+      }
+    }
+    return receipt.error();
+  }
+  const std::uint64_t added = record_.peer_head().position.seq - before;
+  counters_.entries_received += added;
+  counters_.duplicates_dropped += entries.size() - added;
+  ++counters_.receipts_sent;
+  return send(link::Receipt{receipt.value().signed_bytes});
+}
+
+Result<void> Session::on_receipt(const link::Receipt& message) {
+  HOTLINE_ASSIGN(SignedReceipt receipt, record::decode_receipt(message.signed_receipt));
+  if (receipt.fields.signer != record_.line().peer) {
+    return make_error(Errc::kBadSignature, "receipt not signed by the peer");
+  }
+  if (receipt.fields.line != record_.line().id) {
+    return make_error(Errc::kInvalidArgument, "receipt for another line");
+  }
+  HOTLINE_TRY(record_.accept_receipt(receipt));
+  ++counters_.receipts_received;
+  peer_holds_ = std::max(peer_holds_, receipt.fields.held.seq);
+  return state_ == SessionState::kOpen ? pump() : success();
+}
+
+Result<void> Session::on_checkpoint(const link::Checkpoint& message) {
+  HOTLINE_ASSIGN(SignedCheckpoint checkpoint, record::decode_checkpoint(message.signed_checkpoint));
+  auto match = record_.accept_checkpoint(checkpoint);
+  if (!match.ok()) {
+    if (match.error().code == Errc::kConflict) {
+      ++counters_.alarms;
+      if (events_.alarm) {
+        events_.alarm(match.error().message);
+      }
+    }
+    return match.error();
+  }
+  ++counters_.checkpoints_received;
+  return success();
+}
+
+Result<void> Session::on_resend_request(const link::ResendRequest& request) {
+  if (request.chain_author != record_.line().peer) {
+    return make_error(Errc::kRefused, "RESEND_REQUEST for a chain other than the requester's own");
+  }
+  resend_next_ = request.from_seq;
+  resend_until_ = record_.peer_head().position.seq;
+  peer_recovering_ = true;
+  if (events_.info) {
+    events_.info("the peer is recovering its chain: resending its seq " + seq_text(resend_next_) +
+                 " to " + seq_text(resend_until_));
+  }
+  return pump();
+}
+
+Result<void> Session::pump() {
+  if (state_ == SessionState::kClosed || state_ == SessionState::kAwaitingHello) {
+    return success();
+  }
+  HOTLINE_TRY(answer_resend());
+  if (state_ != SessionState::kOpen || peer_recovering_) {
+    return success();
+  }
+  HOTLINE_TRY(send_own_entries());
+  return author_new_entries();
+}
+
+Result<void> Session::answer_resend() {
+  const store::LineParties& line = record_.line();
+  while (peer_recovering_ && resend_until_ > 0 && transport_.queued_bytes() < kMaxQueuedBytes) {
+    if (resend_next_ > resend_until_) {
+      peer_recovering_ = false;
+      break;
+    }
+    const std::size_t count =
+        std::min<std::uint64_t>(resend_until_ - resend_next_ + 1, link::kMaxEntriesPerFrame);
+    HOTLINE_ASSIGN(auto entries, store_.read_entries(line.id, line.peer, resend_next_, count));
+    if (entries.empty()) {
+      return make_error(Errc::kInternal, "peer entry " + seq_text(resend_next_) +
+                                             " below the head is missing from the store");
+    }
+    link::EntriesBatch batch;
+    for (const SignedEntry& entry : entries) {
+      if (!batch.try_add(entry.signed_bytes)) {
+        break;
+      }
+      ++resend_next_;
+    }
+    HOTLINE_TRY(send(batch.take()));
+  }
+  return success();
+}
+
+// Entries already signed that the peer lacks: after a reconnect, those it never stored.
+Result<void> Session::send_own_entries() {
+  const store::LineParties& line = record_.line();
+  const std::uint64_t head = record_.own_head().position.seq;
+  while (next_to_send_ <= head && transport_.queued_bytes() < kMaxQueuedBytes) {
+    const std::size_t count =
+        std::min<std::uint64_t>(head - next_to_send_ + 1, link::kMaxEntriesPerFrame);
+    HOTLINE_ASSIGN(auto entries, store_.read_entries(line.id, line.local, next_to_send_, count));
+    if (entries.empty()) {
+      return make_error(Errc::kInternal, "own entry " + seq_text(next_to_send_) +
+                                             " below the head is missing from the store");
+    }
+    link::EntriesBatch batch;
+    for (const SignedEntry& entry : entries) {
+      if (!batch.try_add(entry.signed_bytes)) {
+        break;
+      }
+      ++next_to_send_;
+    }
+    counters_.entries_sent += batch.size();
+    counters_.entries_resent += batch.size();
+    HOTLINE_TRY(send(batch.take()));
+  }
+  return success();
+}
+
+Result<void> Session::author_new_entries() {
+  const store::LineParties& line = record_.line();
+  while (next_to_send_ > record_.own_head().position.seq &&
+         transport_.queued_bytes() < kMaxQueuedBytes) {
+    const std::uint64_t in_flight = record_.own_head().position.seq - peer_holds_;
+    if (in_flight >= kInFlightWindow) {
+      break;
+    }
+    const std::size_t room = std::min<std::uint64_t>(kInFlightWindow - in_flight, kAuthorBatch);
+    HOTLINE_ASSIGN(auto drafts, store_.next_drafts(line.id, room));
+    if (drafts.empty()) {
+      break;
+    }
+    HOTLINE_ASSIGN(auto entries, record_.author_drafts(drafts));
+    link::EntriesBatch batch;
+    for (const SignedEntry& entry : entries) {
+      if (!batch.try_add(entry.signed_bytes)) {
+        counters_.entries_sent += batch.size();
+        HOTLINE_TRY(send(batch.take()));
+        batch.try_add(entry.signed_bytes);
+      }
+    }
+    if (!batch.empty()) {
+      counters_.entries_sent += batch.size();
+      HOTLINE_TRY(send(batch.take()));
+    }
+    next_to_send_ = record_.own_head().position.seq + 1;
+  }
+  return success();
+}
+
+Result<void> Session::send_heartbeat(Micros now) {
+  ++heartbeat_seq_;
+  heartbeat_sent_at_ =
+      std::chrono::duration_cast<std::chrono::microseconds>(steady_now().time_since_epoch())
+          .count();
+  return send(link::Heartbeat{heartbeat_seq_, std::max<Micros>(now, 0)});
+}
+
+Result<void> Session::send_checkpoint() {
+  if (state_ != SessionState::kOpen) {
+    return success();
+  }
+  HOTLINE_ASSIGN(SignedCheckpoint checkpoint, record_.checkpoint());
+  return send(link::Checkpoint{checkpoint.signed_bytes});
+}
+
+}  // namespace hotline::line

@@ -1,0 +1,371 @@
+#include "station/station_server.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/bytes.h"
+#include "core/cbor.h"
+#include "crypto/key_file.h"
+#include "link/tls_handshake.h"
+#include "station/config.h"
+#include "station/control_socket.h"
+#include "station/station_dir.h"
+
+namespace hotline::station {
+
+namespace asio = link::asio;
+using nlohmann::json;
+
+std::string control_socket_path(const std::string& dir) { return dir + "/control.sock"; }
+
+namespace {
+
+// A text message's entry body (docs/record-format.md §3): the text, its precedence, and a random
+// id that makes every message's body unique, so that a station recovering its own chain can tell
+// which queued drafts it had already authored before it lost them.
+Bytes message_body(const std::string& text, Precedence precedence) {
+  Bytes id(16);
+  randombytes_buf(id.data(), id.size());
+  return cbor::encode(cbor::Value::map({
+      {cbor::Value::uint(1), cbor::Value::text(text)},
+      {cbor::Value::uint(2), cbor::Value::uint(static_cast<std::uint64_t>(precedence))},
+      {cbor::Value::uint(3), cbor::Value::bytes(std::move(id))},
+  }));
+}
+
+json position_json(const record::ChainPosition& p) {
+  return {{"seq", p.seq}, {"hash", to_hex(p.hash)}};
+}
+
+ControlResponse json_response(int status, const json& body) {
+  return ControlResponse{status, body.dump() + "\n"};
+}
+
+ControlResponse error_response(int status, const std::string& message) {
+  return json_response(status, {{"error", message}});
+}
+
+int http_status_for(Errc code) {
+  switch (code) {
+    case Errc::kInvalidArgument:
+    case Errc::kMalformed:
+      return 400;
+    case Errc::kNotFound:
+      return 404;
+    case Errc::kRefused:
+    case Errc::kConflict:
+      return 409;
+    default:
+      return 500;
+  }
+}
+
+class Station {
+ public:
+  Result<void> open(ServeOptions& options) {
+    HOTLINE_ASSIGN(paths_, open_station_dir(options.dir));
+    HOTLINE_ASSIGN(config_, load_config(paths_.config()));
+    if (auto level = spdlog::level::from_str(config_.log_level); level != spdlog::level::off) {
+      spdlog::set_level(level);
+    }
+    HOTLINE_ASSIGN(key_, crypto::read_key_file(paths_.key(), options.passphrase));
+    HOTLINE_ASSIGN(store_, store::open_sqlite_store(paths_.database(), {}));
+    timing_ = options.timing;
+    for (const LineConfig& line : config_.lines) {
+      HOTLINE_TRY(open_line(line));
+    }
+    return success();
+  }
+
+  Result<void> run() {
+    HOTLINE_TRY(start_listener());
+    HOTLINE_ASSIGN(control_, ControlServer::start(io_, control_socket_path(paths_.dir),
+                                                  [this](const ControlRequest& request) {
+                                                    return handle(request);
+                                                  }));
+    asio::signal_set signals(io_, SIGINT, SIGTERM);
+    signals.async_wait([this](boost::system::error_code ec, int signal) {
+      if (!ec) {
+        spdlog::info("signal {}: stopping", signal);
+        stop();
+      }
+    });
+    for (auto& [peer, link] : links_) {
+      link->start();
+    }
+    spdlog::info("station {} ({}) serving {} line(s); peers dial {}; control socket {}",
+                 config_.name, key_->public_key().fingerprint(), links_.size(),
+                 config_.listen.text(), control_socket_path(paths_.dir));
+    io_.run();
+    spdlog::info("station {} stopped", config_.name);
+    return success();
+  }
+
+ private:
+  Result<void> open_line(const LineConfig& config) {
+    const record::LineId id = record::derive_line_id(key_->public_key(), config.peer, config.name);
+    store::LineParties parties{id, config.name, key_->public_key(), config.peer};
+    HOTLINE_TRY(store_->add_line(parties));
+    if (links_.count(config.peer) != 0) {
+      return make_error(Errc::kInvalidArgument,
+                        paths_.config() + ": line " + config.name +
+                            " has the same peer station as another line; one line per peer");
+    }
+    HOTLINE_ASSIGN(auto record, line::LineRecord::open(*store_, *key_, parties, clock_));
+    const std::string name = config.name;
+    HOTLINE_ASSIGN(auto tls,
+                   link::make_tls_context(
+                       link::TlsRole::kClient, *key_,
+                       [peer = config.peer](const crypto::PublicKey& k) { return k == peer; },
+                       [name](const std::string& reason) {
+                         spdlog::warn("SECURITY line {}: refused the peer: {}", name, reason);
+                       }));
+    std::vector<line::Route> routes;
+    for (const Endpoint& e : config.routes) {
+      routes.push_back({e.host, e.port});
+    }
+    auto link = std::make_unique<line::LineLink>(io_, *store_, std::move(record), std::move(routes),
+                                                 *tls, timing_);
+    client_tls_.push_back(std::move(tls));
+    line_names_[config.name] = config.peer;
+    links_.emplace(config.peer, std::move(link));
+    return success();
+  }
+
+  Result<void> start_listener() {
+    HOTLINE_ASSIGN(server_tls_,
+                   link::make_tls_context(
+                       link::TlsRole::kServer, *key_,
+                       [this](const crypto::PublicKey& k) { return links_.count(k) != 0; },
+                       [this](const std::string& reason) {
+                         ++handshakes_refused_;
+                         spdlog::warn("SECURITY listener: refused a peer: {}", reason);
+                       }));
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(config_.listen.host, ec);
+    if (ec) {
+      return make_error(
+          Errc::kInvalidArgument,
+          paths_.config() + ": listen address " + config_.listen.text() + " is not an IP address");
+    }
+    link::Tcp::endpoint endpoint(address, config_.listen.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) {
+      acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+      acceptor_.bind(endpoint, ec);
+    }
+    if (!ec) {
+      acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+      return make_error(Errc::kIo,
+                        "cannot listen on " + config_.listen.text() + ": " + ec.message());
+    }
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    return success();
+  }
+
+  asio::awaitable<void> accept_loop() {
+    while (!stopped_) {
+      boost::system::error_code ec;
+      link::Tcp::socket socket =
+          co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopped_) {
+        break;
+      }
+      if (ec) {
+        spdlog::warn("listener: accept failed: {}", ec.message());
+        continue;
+      }
+      asio::co_spawn(io_, handshake(std::move(socket)), asio::detached);
+    }
+    co_return;
+  }
+
+  asio::awaitable<void> handshake(link::Tcp::socket socket) {
+    boost::system::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    const std::string from =
+        ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    socket.set_option(link::Tcp::no_delay(true), ec);
+    auto stream = std::make_unique<link::TlsStream>(std::move(socket), *server_tls_);
+    auto peer =
+        co_await link::pinned_handshake(*stream, link::TlsRole::kServer, timing_.handshake_timeout);
+    if (!peer.ok()) {
+      ++handshakes_failed_;
+      spdlog::warn("SECURITY listener: handshake with {} refused: {}", from, peer.error().message);
+      co_return;
+    }
+    auto it = links_.find(peer.value());
+    if (it == links_.end() || stopped_) {
+      co_return;  // the pin admits only configured peers; stopping
+    }
+    it->second->adopt(std::move(stream), "from " + from, /*dialed_by_peer=*/true);
+    co_return;
+  }
+
+  void stop() {
+    if (stopped_) {
+      return;
+    }
+    stopped_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& [peer, link] : links_) {
+      link->stop();
+    }
+    if (control_) {
+      control_->stop();
+    }
+  }
+
+  ControlResponse handle(const ControlRequest& request) {
+    try {
+      std::string path = request.target.substr(0, request.target.find('?'));
+      if (path == "/v1/status" && request.method == "GET") {
+        return status();
+      }
+      const std::string prefix = "/v1/lines/";
+      const std::string suffix = "/messages";
+      if (path.starts_with(prefix) && path.ends_with(suffix) &&
+          path.size() > prefix.size() + suffix.size()) {
+        if (request.method != "POST") {
+          return error_response(405, "use POST to send a message");
+        }
+        return send_message(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()),
+                            request.body);
+      }
+      return error_response(404, "no such endpoint: " + request.method + " " + path);
+    } catch (const std::exception& e) {
+      return error_response(500, e.what());
+    }
+  }
+
+  ControlResponse send_message(const std::string& line_name, const std::string& body) {
+    auto name_it = line_names_.find(line_name);
+    if (name_it == line_names_.end()) {
+      return error_response(404, "no line named '" + line_name + "'");
+    }
+    json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (!request.is_object()) {
+      return error_response(400, "the body must be a JSON object {\"precedence\", \"text\"}");
+    }
+    if (!request.contains("text") || !request["text"].is_string() ||
+        request["text"].get<std::string>().empty()) {
+      return error_response(400, "field 'text' must be a non-empty string");
+    }
+    const std::string text = request["text"].get<std::string>();
+    if (text.size() > kMaxMessageText) {
+      return error_response(
+          400, "field 'text' is longer than " + std::to_string(kMaxMessageText) + " bytes");
+    }
+    Precedence precedence = Precedence::kRoutine;
+    if (request.contains("precedence")) {
+      if (!request["precedence"].is_string()) {
+        return error_response(400, "field 'precedence' must be a string");
+      }
+      auto parsed = parse_precedence(request["precedence"].get<std::string>());
+      if (!parsed) {
+        return error_response(400,
+                              "field 'precedence' must be FLASH, IMMEDIATE, PRIORITY or "
+                              "ROUTINE");
+      }
+      precedence = *parsed;
+    }
+    line::LineLink& link = *links_.at(name_it->second);
+    auto id = store_->enqueue_draft(link.parties().id, precedence, "message",
+                                    message_body(text, precedence));
+    if (!id.ok()) {
+      return error_response(http_status_for(id.error().code), id.error().message);
+    }
+    link.outbox_changed();
+    return json_response(201, {{"line", line_name},
+                               {"draft", id.value()},
+                               {"precedence", std::string(precedence_name(precedence))},
+                               {"status", "queued"}});
+  }
+
+  ControlResponse status() {
+    json lines = json::array();
+    for (const auto& [peer, link] : links_) {
+      line::LineStatus s = link->status();
+      json outbox = json::object();
+      for (int p = 0; p < 4; ++p) {
+        auto n = store_->count_drafts(link->parties().id, static_cast<Precedence>(p));
+        outbox[std::string(precedence_name(static_cast<Precedence>(p)))] = n.ok() ? n.value() : 0;
+      }
+      json routes = json::array();
+      for (const line::RouteStatus& r : s.routes) {
+        routes.push_back({{"route", r.route},
+                          {"connections", r.connections},
+                          {"entries_carried", r.entries_carried},
+                          {"last_error", r.last_error}});
+      }
+      const line::LineCounters& c = s.counters;
+      lines.push_back({
+          {"name", s.name},
+          {"peer", link->parties().peer.fingerprint()},
+          {"state", s.state},
+          {"route", s.route ? json(*s.route) : json()},
+          {"dialed_by_peer", s.dialed_by_peer},
+          {"own", position_json(s.own)},
+          {"peer_chain", position_json(s.peer)},
+          {"receipted", s.receipted},
+          {"round_trip_us", s.round_trip ? json(s.round_trip->count()) : json()},
+          {"outbox", outbox},
+          {"routes", routes},
+          {"counters",
+           {{"entries_sent", c.entries_sent},
+            {"entries_resent", c.entries_resent},
+            {"entries_received", c.entries_received},
+            {"duplicates_dropped", c.duplicates_dropped},
+            {"entries_recovered", c.entries_recovered},
+            {"receipts_sent", c.receipts_sent},
+            {"receipts_received", c.receipts_received},
+            {"checkpoints_received", c.checkpoints_received},
+            {"connections_opened", c.connections_opened},
+            {"alarms", c.alarms},
+            {"rejected", c.rejected}}},
+      });
+    }
+    return json_response(200, {{"station", config_.name},
+                               {"fingerprint", key_->public_key().fingerprint()},
+                               {"listen", config_.listen.text()},
+                               {"handshakes_refused", handshakes_refused_},
+                               {"handshakes_failed", handshakes_failed_},
+                               {"lines", lines}});
+  }
+
+  // A message is one entry; the entry's limit (docs/record-format.md §2) leaves room for this.
+  static constexpr std::size_t kMaxMessageText = 64 * 1024;
+
+  asio::io_context io_{1};
+  StationPaths paths_;
+  StationConfig config_;
+  std::optional<crypto::SigningKey> key_;
+  std::unique_ptr<store::RecordStore> store_;
+  SystemClock clock_;
+  line::LinkTiming timing_;
+  std::vector<std::unique_ptr<asio::ssl::context>> client_tls_;
+  std::unique_ptr<asio::ssl::context> server_tls_;
+  std::map<crypto::PublicKey, std::unique_ptr<line::LineLink>> links_;
+  std::map<std::string, crypto::PublicKey> line_names_;
+  link::Tcp::acceptor acceptor_{io_};
+  std::unique_ptr<ControlServer> control_;
+  std::uint64_t handshakes_refused_ = 0;  // a key not pinned, or no certificate
+  std::uint64_t handshakes_failed_ = 0;   // every failed handshake (plain TCP, TLS 1.2, silence)
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<void> serve(ServeOptions options) {
+  Station station;
+  HOTLINE_TRY(station.open(options));
+  return station.run();
+}
+
+}  // namespace hotline::station
