@@ -15,6 +15,9 @@ namespace asio = link::asio;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// A connection that lasted this long was a success: the next failure starts the backoff anew.
+constexpr auto kStableConnection = std::chrono::seconds(10);
+
 std::string Route::text() const {
   return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
          std::to_string(port);
@@ -413,12 +416,38 @@ asio::awaitable<Result<std::unique_ptr<link::TlsStream>>> LineLink::dial(const R
   co_return stream;
 }
 
+// Exponential backoff with jitter, so that two stations do not retry in lock step. Woken early
+// when the peer dials in or the station stops.
+asio::awaitable<void> LineLink::sleep(milliseconds backoff, std::mt19937& jitter) {
+  std::uniform_int_distribution<long> spread(0, backoff.count() / 2);
+  dialer_wake_.expires_after(backoff + milliseconds(spread(jitter)));
+  boost::system::error_code ec;
+  co_await dialer_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
 asio::awaitable<void> LineLink::dial_loop() {
   std::mt19937 jitter(std::random_device{}());
   auto backoff = timing_.backoff_min;
   auto last_probe = Clock::now();
+  auto connected_at = Clock::now();
+  bool was_connected = false;
   while (!stopped_) {
+    if (!active_ && was_connected) {
+      was_connected = false;
+      // A connection that ended soon after it opened (the peer refuses us, a protocol error, a
+      // flapping route) must not turn into a tight reconnect loop: back off as after a failure.
+      if (Clock::now() - connected_at < kStableConnection) {
+        co_await sleep(backoff, jitter);
+        backoff = std::min(backoff * 2, timing_.backoff_max);
+        continue;
+      }
+      backoff = timing_.backoff_min;
+    }
     if (active_) {
+      if (!was_connected) {
+        was_connected = true;
+        connected_at = Clock::now();
+      }
       // Connected. Wake on change, and while on a backup route try the preferred one now and then.
       const bool on_backup = active_route_ && *active_route_ > 0;
       dialer_wake_.expires_after(on_backup ? timing_.preferred_route_probe
@@ -459,15 +488,10 @@ asio::awaitable<void> LineLink::dial_loop() {
       break;
     }
     if (connected || active_ || stopped_) {
-      backoff = timing_.backoff_min;
       continue;
     }
     next_route_ = 0;
-    // Exponential backoff with jitter, so that two stations do not retry in lock step.
-    std::uniform_int_distribution<long> spread(0, backoff.count() / 2);
-    dialer_wake_.expires_after(backoff + milliseconds(spread(jitter)));
-    boost::system::error_code ec;
-    co_await dialer_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await sleep(backoff, jitter);
     backoff = std::min(backoff * 2, timing_.backoff_max);
   }
   co_return;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,7 @@ class LineLink {
  private:
   friend class Connection;
   link::asio::awaitable<void> dial_loop();
+  link::asio::awaitable<void> sleep(std::chrono::milliseconds backoff, std::mt19937& jitter);
   link::asio::awaitable<Result<std::unique_ptr<link::TlsStream>>> dial(const Route& route);
   void connection_ended(Connection* connection, const std::string& why);
   void wake_dialer();

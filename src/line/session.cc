@@ -194,6 +194,14 @@ Result<void> Session::on_hello(const link::Hello& hello) {
 
 Result<void> Session::become_open() {
   state_ = SessionState::kOpen;
+  if (deferred_receipt_) {
+    SignedReceipt receipt = std::move(*deferred_receipt_);
+    deferred_receipt_.reset();
+    if (receipt.fields.held.seq <= record_.own_head().position.seq) {
+      HOTLINE_TRY(record_.accept_receipt(receipt));
+      ++counters_.receipts_received;
+    }
+  }
   next_to_send_ = std::max(next_to_send_, peer_holds_ + 1);
   HOTLINE_TRY(send_checkpoint());
   return pump();
@@ -252,6 +260,15 @@ Result<void> Session::on_receipt(const link::Receipt& message) {
   }
   if (receipt.fields.line != record_.line().id) {
     return make_error(Errc::kInvalidArgument, "receipt for another line");
+  }
+  if (state_ == SessionState::kRecovering &&
+      receipt.fields.held.seq > record_.own_head().position.seq) {
+    // A receipt for entries this station is still recovering: checkable only once they are back.
+    if (!record::verify_receipt_signature(receipt)) {
+      return make_error(Errc::kBadSignature, "receipt does not carry the peer's valid signature");
+    }
+    deferred_receipt_ = std::move(receipt);
+    return success();
   }
   HOTLINE_TRY(record_.accept_receipt(receipt));
   ++counters_.receipts_received;

@@ -130,6 +130,7 @@ class Session {
   bool peer_recovering_ = false;
   std::uint64_t resend_next_ = 0;
   std::uint64_t resend_until_ = 0;
+  std::optional<SignedReceipt> deferred_receipt_;  // received while recovering, checked after
   std::uint64_t heartbeat_seq_ = 0;
   Micros heartbeat_sent_at_ = 0;
   std::optional<std::chrono::microseconds> round_trip_;
