@@ -1,31 +1,107 @@
 #!/usr/bin/env bash
-# make demo: two stations on this machine, a line between them, a record written and verified.
-# (Until the link exists, the record is exchanged in one process; see README "State".)
+# make demo: two real stations on loopback joined by a line. Messages go both ways, a station is
+# killed with SIGKILL while messages wait for it, and both records are verified afterwards.
+# Interactive (a terminal): the stations keep running until Ctrl-C, for `hotline send` and
+# `hotline status` by hand. Ports: DEMO_ALPHA_PORT and DEMO_BRAVO_PORT (default 17401, 17402).
 set -euo pipefail
-hotline=${1:-build/release/hotline}
+hotline=$(realpath "${1:-build/release/hotline}")
+alpha_port=${DEMO_ALPHA_PORT:-17401}
+bravo_port=${DEMO_BRAVO_PORT:-17402}
 dir=$(mktemp -d /tmp/hotline-demo-XXXXXX)
+line=alpha-bravo
+pids=()
 
-echo "== Two stations and a line, 60 entries exchanged with receipts and checkpoints"
-"$hotline" demo --dir "$dir" --entries 60
+stop_stations() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+trap stop_stations EXIT
+
+serve() {  # serve NAME: starts the station in the background, waits until it answers
+  "$hotline" serve --dir "$dir/$1" >>"$dir/$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do
+    "$hotline" status --dir "$dir/$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "demo: $1 did not start; see $dir/$1.log" >&2
+  exit 1
+}
+
+# delivered NAME N: waits until N of NAME's entries are receipted by the peer.
+delivered() {
+  for _ in $(seq 300); do
+    n=$("$hotline" status --dir "$dir/$1" --json |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["lines"][0]["receipted"])')
+    [[ $n -ge $2 ]] && return 0
+    sleep 0.1
+  done
+  echo "demo: $1's entries were not delivered; see $dir/*.log" >&2
+  exit 1
+}
+
+echo "== Two stations, each with its own identity, database and configuration"
+"$hotline" init --dir "$dir/alpha" --name alpha --listen "127.0.0.1:$alpha_port" 2>/dev/null
+"$hotline" init --dir "$dir/bravo" --name bravo --listen "127.0.0.1:$bravo_port" 2>/dev/null
+alpha_fp=$("$hotline" fingerprint --dir "$dir/alpha")
+bravo_fp=$("$hotline" fingerprint --dir "$dir/bravo")
 echo
+echo "== A line between them, each pinning the other's key"
+"$hotline" line add --dir "$dir/alpha" --name $line --peer "$bravo_fp" --route "127.0.0.1:$bravo_port"
+"$hotline" line add --dir "$dir/bravo" --name $line --peer "$alpha_fp" --route "127.0.0.1:$alpha_port"
+serve alpha
+serve bravo
+echo
+echo "== Messages both ways"
+"$hotline" send --dir "$dir/alpha" --line $line --precedence FLASH --text "Request an urgent call between ministers"
+"$hotline" send --dir "$dir/bravo" --line $line --text "Received; the duty officer is informed"
+delivered alpha 1
+delivered bravo 1
+"$hotline" status --dir "$dir/alpha"
+"$hotline" status --dir "$dir/bravo"
+echo
+echo "== kill -9 bravo; alpha queues three messages; bravo comes back and receives them"
+kill -KILL "${pids[1]}"
+wait "${pids[1]}" 2>/dev/null || true
+unset 'pids[1]'
+pids=("${pids[@]}")
+for i in 1 2 3; do
+  "$hotline" send --dir "$dir/alpha" --line $line --text "message $i while bravo is down"
+done
+serve bravo
+delivered alpha 4
+"$hotline" status --dir "$dir/alpha"
+echo
+
+if [[ -t 0 && -z "${CI:-}" ]]; then
+  echo "The stations are running. In another terminal, try:"
+  echo "  $hotline send --dir $dir/alpha --line $line --precedence FLASH --text hello"
+  echo "  $hotline status --dir $dir/bravo"
+  echo "Logs: $dir/alpha.log, $dir/bravo.log. Press Ctrl-C to stop them and verify the records."
+  trap 'echo' INT
+  wait "${pids[@]}" 2>/dev/null || true
+fi
+stop_stations
+
 for station in alpha bravo; do
-  echo "== hotline fingerprint --dir $dir/$station"
-  "$hotline" fingerprint --dir "$dir/$station"
   echo "== hotline verify --dir $dir/$station"
   "$hotline" verify --dir "$dir/$station"
-  echo "== hotline verify $dir/$station.jsonl"
-  "$hotline" verify "$dir/$station.jsonl"
 done
+"$hotline" export --dir "$dir/alpha" --out "$dir/alpha.jsonl"
 echo
 echo "== Tamper with one byte of one entry in a copy of alpha's export, and verify it again"
 python3 - "$dir/alpha.jsonl" "$dir/tampered.jsonl" <<'PY'
 import base64, json, sys
 lines = open(sys.argv[1]).read().splitlines()
-item = json.loads(lines[10])
+item = next(json.loads(l) for l in lines if json.loads(l).get("type") == "entry")
 raw = bytearray(base64.b64decode(item["signed"]))
 raw[len(raw) // 2] ^= 0x01
 item["signed"] = base64.b64encode(bytes(raw)).decode()
-lines[10] = json.dumps(item)
+for i, l in enumerate(lines):
+    if json.loads(l).get("type") == "entry":
+        lines[i] = json.dumps(item)
+        break
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 PY
 if "$hotline" verify "$dir/tampered.jsonl"; then
@@ -33,4 +109,4 @@ if "$hotline" verify "$dir/tampered.jsonl"; then
   exit 1
 fi
 echo
-echo "The stations live in $dir (remove it when done)."
+echo "The stations live in $dir; start one again with: $hotline serve --dir $dir/alpha"

@@ -21,6 +21,7 @@
 #include "line/line_record.h"
 #include "line/session.h"
 #include "link/asio.h"
+#include "link/limits.h"
 
 namespace hotline::line {
 
@@ -50,9 +51,11 @@ struct LineStatus {
   std::vector<RouteStatus> routes;
 };
 
+// How long the link waits for what. The defaults are the protocol's (link/limits.h); tests may
+// shorten them.
 struct LinkTiming {
-  std::chrono::milliseconds heartbeat_interval{500};
-  int missed_heartbeats_before_dead = 3;
+  std::chrono::milliseconds heartbeat_interval{link::kHeartbeatInterval / 1000};
+  int missed_heartbeats_before_dead = link::kMissedHeartbeatsBeforeDead;
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds handshake_timeout{2000};
   std::chrono::milliseconds hello_timeout{5000};

@@ -52,12 +52,12 @@ inline constexpr std::size_t kMaxGoodbyeText = 256;
 
 // --- Timing (used by the link's session, not by the codec) ----------------------------------
 
-// A heartbeat every second lets a dead route be noticed "within seconds" (design.md §4) while
-// costing a few dozen bytes a second.
-inline constexpr Micros kHeartbeatInterval = 1'000'000;
+// A heartbeat every half second lets a dead route be noticed "within seconds" (design.md §4)
+// while costing a few dozen bytes a second.
+inline constexpr Micros kHeartbeatInterval = 500'000;
 // A route is declared dead after this many intervals without any frame from the peer: three
-// tolerates one lost or late heartbeat plus jitter and still fails over in about 3 s (issue 4's
-// target for first delivery on the backup route).
+// tolerates one lost or late heartbeat plus jitter and still declares the route dead after 1.5 s,
+// leaving time to dial the backup within issue 4's target of 3 s to first delivery on it.
 inline constexpr int kMissedHeartbeatsBeforeDead = 3;
 
 }  // namespace hotline::link

@@ -150,7 +150,8 @@ TEST_F(LinkTest, EveryEntryArrivesOnceInOrderAcrossKillsAndCuts) {
   ASSERT_EQ(kills_done, 10);
   ASSERT_EQ(cuts_done, 10);
   ASSERT_TRUE(wait_until([&] { return delivered(kEntries); }, std::chrono::seconds(120)))
-      << alpha_.status().dump() << "\n" << bravo_.status().dump();
+      << alpha_.status().dump() << "\n"
+      << bravo_.status().dump();
 
   alpha_.terminate();
   bravo_.terminate();
@@ -182,8 +183,7 @@ TEST_F(LinkTest, FailsOverToTheBackupRouteWithinSecondsAndReturns) {
   const auto failover = std::chrono::steady_clock::now() - cut_at;
   EXPECT_EQ(alpha_.line_status(kLine)["route"], backup->endpoint());
   std::cout << "[ measure  ] fail-over to the backup route and delivery: "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(failover).count()
-            << " ms\n";
+            << std::chrono::duration_cast<std::chrono::milliseconds>(failover).count() << " ms\n";
 
   // The primary comes back: the line returns to it.
   primary->set_blackhole(false);
@@ -270,8 +270,8 @@ TEST_F(LinkTest, RestoredStationRecoversItsChainAndNeverSignsASequenceNumberTwic
   alpha_.start();
   // Sent at once, racing the recovery: these must wait for it and take seq 201 on.
   for (int i = 0; i < 50; ++i) alpha_.send(kLine, "FLASH", "r-" + std::to_string(i));
-  ASSERT_TRUE(wait_until([&] { return delivered(250); }))
-      << alpha_.status().dump() << "\n" << bravo_.status().dump();
+  ASSERT_TRUE(wait_until([&] { return delivered(250); })) << alpha_.status().dump() << "\n"
+                                                          << bravo_.status().dump();
 
   const json status = alpha_.line_status(kLine);
   EXPECT_EQ(status["counters"]["entries_recovered"], 100);

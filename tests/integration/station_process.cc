@@ -89,8 +89,8 @@ std::string StationProcess::seed_hex() const {
 }
 
 void StationProcess::init() {
-  auto r = run_hotline({"init", "--dir", dir_, "--name", name_, "--listen", listen(),
-                        "--seed-hex", seed_hex(), "--json"});
+  auto r = run_hotline({"init", "--dir", dir_, "--name", name_, "--listen", listen(), "--seed-hex",
+                        seed_hex(), "--json"});
   if (r.exit_code != 0) {
     throw std::runtime_error("init " + name_ + " failed: " + r.err + r.out);
   }
@@ -100,8 +100,8 @@ void StationProcess::init() {
 
 void StationProcess::add_line(const std::string& line, const std::string& peer_fingerprint,
                               const std::vector<std::string>& routes) {
-  std::vector<std::string> args = {"line", "add", "--dir", dir_, "--name", line,
-                                   "--peer", peer_fingerprint};
+  std::vector<std::string> args = {"line",   "add", "--dir",  dir_,
+                                   "--name", line,  "--peer", peer_fingerprint};
   for (const auto& route : routes) {
     args.push_back("--route");
     args.push_back(route);
@@ -141,8 +141,8 @@ void StationProcess::start() {
           pid_ = -1;
           throw std::runtime_error(name_ + " exited at start; its log:\n" + log());
         }
-        auto r = station::control_request(station::control_socket_path(dir_), "GET",
-                                          "/v1/status", "", std::chrono::seconds(2));
+        auto r = station::control_request(station::control_socket_path(dir_), "GET", "/v1/status",
+                                          "", std::chrono::seconds(2));
         return r.ok() && r->status == 200;
       },
       std::chrono::seconds(30));
@@ -178,8 +178,7 @@ nlohmann::json StationProcess::status() const {
   auto r = station::control_request(station::control_socket_path(dir_), "GET", "/v1/status", "",
                                     std::chrono::seconds(10));
   if (!r.ok() || r->status != 200) {
-    throw std::runtime_error(name_ + " status failed: " +
-                             (r.ok() ? r->body : r.error().message));
+    throw std::runtime_error(name_ + " status failed: " + (r.ok() ? r->body : r.error().message));
   }
   return nlohmann::json::parse(r->body);
 }
