@@ -1,0 +1,298 @@
+#include "line/session.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <filesystem>
+
+#include "core/cbor.h"
+#include "testing/fixtures.h"
+#include "testing/temp_dir.h"
+
+namespace hotline::line {
+namespace {
+
+// Frames queued by a Session, for the test to deliver (or lose) as a network would.
+class QueueTransport : public SessionTransport {
+ public:
+  void send_frame(Bytes frame) override {
+    bytes_ += frame.size();
+    frames.push_back(std::move(frame));
+  }
+  std::size_t queued_bytes() const override { return bytes_; }
+  void drained() { bytes_ = 0; }
+  std::deque<Bytes> frames;
+
+ private:
+  std::size_t bytes_ = 0;
+};
+
+Bytes message_body(const std::string& text) {
+  return cbor::encode(cbor::Value::map({{cbor::Value::uint(1), cbor::Value::text(text)}}));
+}
+
+// One station's side of the line: its store, record and current connection.
+struct Side {
+  Side(const std::string& db, std::uint8_t own, std::uint8_t peer, const Clock& clock)
+      : path(db), key(testing::key_from_byte(own)), clock(&clock) {
+    const auto peer_key = testing::key_from_byte(peer).public_key();
+    const auto& a = own < peer ? key.public_key() : peer_key;
+    const auto& b = own < peer ? peer_key : key.public_key();
+    parties = {record::derive_line_id(a, b, "l"), "l", key.public_key(), peer_key};
+    reopen();
+  }
+  void reopen() {
+    session.reset();
+    record.reset();
+    store.reset();
+    store = store::open_sqlite_store(path, {}).value();
+    EXPECT_TRUE(store->add_line(parties).ok());
+    record.emplace(LineRecord::open(*store, key, parties, *clock).value());
+  }
+  void connect() {
+    transport = QueueTransport();
+    session = std::make_unique<Session>(*record, *store, counters, transport);
+    ASSERT_TRUE(session->start().ok());
+  }
+  void queue(const std::string& text, Precedence precedence = Precedence::kRoutine) {
+    ASSERT_TRUE(store->enqueue_draft(parties.id, precedence, "message", message_body(text)).ok());
+  }
+  std::uint64_t own_seq() const { return record->own_head().position.seq; }
+  std::uint64_t peer_seq() const { return record->peer_head().position.seq; }
+
+  std::string path;
+  crypto::SigningKey key;
+  const Clock* clock;
+  store::LineParties parties;
+  std::unique_ptr<store::RecordStore> store;
+  std::optional<LineRecord> record;
+  LineCounters counters;
+  QueueTransport transport;
+  std::unique_ptr<Session> session;
+};
+
+// Hands every frame `from` queued to `to`; the first error ends the delivery and is returned.
+Result<void> deliver(Side& from, Side& to) {
+  while (!from.transport.frames.empty()) {
+    Bytes bytes = std::move(from.transport.frames.front());
+    from.transport.frames.pop_front();
+    link::FrameReader reader;
+    reader.append(bytes);
+    auto frame = reader.next();
+    HOTLINE_TRY(frame);
+    EXPECT_TRUE(frame.value().has_value());
+    HOTLINE_ASSIGN(bool more, to.session->on_frame(*frame.value()));
+    if (!more) {
+      return make_error(Errc::kRefused, "goodbye");
+    }
+  }
+  from.transport.drained();
+  return from.session->pump();
+}
+
+// Delivers both ways until neither side has anything more to say.
+Result<void> settle(Side& a, Side& b) {
+  for (int round = 0; round < 1000; ++round) {
+    if (a.transport.frames.empty() && b.transport.frames.empty()) {
+      return success();
+    }
+    HOTLINE_TRY(deliver(a, b));
+    HOTLINE_TRY(deliver(b, a));
+  }
+  return make_error(Errc::kInternal, "the sessions never settled");
+}
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void copy_alpha_database(const std::string& to) {
+    alpha_.session.reset();
+    alpha_.record.reset();
+    alpha_.store.reset();  // closed: the database file is complete on its own
+    std::filesystem::copy_file(alpha_.path, to);
+    alpha_.reopen();
+  }
+  void restore_alpha_database(const std::string& from) {
+    alpha_.session.reset();
+    alpha_.record.reset();
+    alpha_.store.reset();
+    std::filesystem::remove(alpha_.path + "-wal");
+    std::filesystem::remove(alpha_.path + "-shm");
+    std::filesystem::copy_file(from, alpha_.path,
+                               std::filesystem::copy_options::overwrite_existing);
+    alpha_.reopen();
+  }
+
+  testing::TempDir dir_;
+  ManualClock clock_{1'700'000'000'000'000};
+  Side alpha_{dir_.file("alpha.db"), 1, 2, clock_};
+  Side bravo_{dir_.file("bravo.db"), 2, 1, clock_};
+};
+
+TEST_F(SessionTest, QueuedDraftsAreDeliveredWithReceiptsOnceTheHelloIsDone) {
+  for (int i = 0; i < 3; ++i) alpha_.queue("m" + std::to_string(i));
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  EXPECT_EQ(alpha_.session->state(), SessionState::kOpen);
+  EXPECT_EQ(bravo_.peer_seq(), 3u);
+  EXPECT_EQ(alpha_.record->receipted_seq(), 3u);
+  EXPECT_EQ(alpha_.store->count_drafts(alpha_.parties.id, std::nullopt).value(), 0u);
+  EXPECT_EQ(bravo_.counters.entries_received, 3u);
+}
+
+TEST_F(SessionTest, NothingIsAuthoredBeforeTheHello) {
+  alpha_.queue("m");
+  alpha_.connect();
+  ASSERT_TRUE(alpha_.session->pump().ok());
+  EXPECT_EQ(alpha_.own_seq(), 0u);
+  EXPECT_EQ(alpha_.transport.frames.size(), 1u);  // the HELLO only
+}
+
+TEST_F(SessionTest, FlashIsSignedFirstAndTheWindowBoundsWhatIsInFlight) {
+  for (int i = 0; i < 600; ++i) alpha_.queue("r" + std::to_string(i));
+  alpha_.queue("flash", Precedence::kFlash);
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(deliver(bravo_, alpha_).ok());  // alpha gets the HELLO and fills its window
+  EXPECT_EQ(alpha_.own_seq(), kInFlightWindow);
+  auto first = alpha_.store->read_entries(alpha_.parties.id, alpha_.key.public_key(), 1, 1);
+  ASSERT_EQ(first.value().size(), 1u);
+  EXPECT_EQ(first.value()[0].fields.body.find(1)->as_text(), "flash");
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  EXPECT_EQ(bravo_.peer_seq(), 601u);
+}
+
+TEST_F(SessionTest, AReconnectResendsExactlyWhatThePeerLacks) {
+  for (int i = 0; i < 10; ++i) alpha_.queue("m" + std::to_string(i));
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(deliver(alpha_, bravo_).ok());  // HELLO
+  ASSERT_TRUE(deliver(bravo_, alpha_).ok());  // HELLO: alpha signs and queues the 10 entries
+  ASSERT_EQ(alpha_.own_seq(), 10u);
+  auto lost = alpha_.transport.frames;  // the connection dies with these in flight
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  EXPECT_EQ(bravo_.peer_seq(), 10u);
+  EXPECT_EQ(alpha_.counters.entries_resent, 10u);
+  EXPECT_EQ(alpha_.own_seq(), 10u) << "resending must not sign anything again";
+
+  // The lost frames turn up late on a new connection: harmless duplicates.
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  for (Bytes& frame : lost) {
+    link::FrameReader reader;
+    reader.append(frame);
+    auto f = reader.next().value();
+    if (f->type == link::FrameType::kEntries) {
+      ASSERT_TRUE(bravo_.session->on_frame(*f).ok());
+    }
+  }
+  EXPECT_EQ(bravo_.counters.duplicates_dropped, 10u);
+  EXPECT_EQ(bravo_.peer_seq(), 10u);
+}
+
+TEST_F(SessionTest, ARestoredStationRecoversItsChainBeforeAuthoringAndNeverForks) {
+  for (int i = 0; i < 5; ++i) alpha_.queue("old" + std::to_string(i));
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  alpha_.queue("queued-at-backup");
+  const std::string backup = dir_.file("alpha-backup.db");
+  copy_alpha_database(backup);
+  bravo_.queue("from-bravo");
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  ASSERT_EQ(bravo_.peer_seq(), 6u);  // 5 + the draft queued at backup time
+  ASSERT_EQ(alpha_.peer_seq(), 1u);
+
+  restore_alpha_database(backup);  // 5 own entries and the draft queued again; bravo's lost
+  ASSERT_EQ(alpha_.own_seq(), 5u);
+  alpha_.queue("after-restore", Precedence::kFlash);
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(deliver(alpha_, bravo_).ok());
+  ASSERT_TRUE(deliver(bravo_, alpha_).ok());
+  // Bravo's HELLO says it holds alpha's chain up to 6: alpha recovers and signs nothing meanwhile.
+  EXPECT_EQ(alpha_.session->state(), SessionState::kRecovering);
+  ASSERT_TRUE(alpha_.session->pump().ok());
+  EXPECT_EQ(alpha_.own_seq(), 5u);
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  EXPECT_EQ(alpha_.session->state(), SessionState::kOpen);
+  EXPECT_EQ(alpha_.counters.entries_recovered, 1u);
+  EXPECT_EQ(alpha_.peer_seq(), 1u) << "bravo's entry came back too";
+  EXPECT_EQ(bravo_.peer_seq(), 7u);
+  EXPECT_EQ(bravo_.counters.alarms, 0u);
+  EXPECT_TRUE(bravo_.store->evidence(bravo_.parties.id).value().empty());
+  auto chain = bravo_.store->read_entries(bravo_.parties.id, alpha_.key.public_key(), 1, 100);
+  std::vector<std::string> texts;
+  for (const auto& e : chain.value()) texts.push_back(e.fields.body.find(1)->as_text());
+  EXPECT_EQ(texts, (std::vector<std::string>{"old0", "old1", "old2", "old3", "old4",
+                                             "queued-at-backup", "after-restore"}))
+      << "the draft queued at backup time was authored twice";
+}
+
+TEST_F(SessionTest, AStationThatForkedItsChainIsCaughtAtHelloWithEvidence) {
+  alpha_.queue("one");
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  const std::string backup = dir_.file("alpha-backup.db");
+  copy_alpha_database(backup);
+  alpha_.queue("two");
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  // A careless restore that authors without recovering: seq 2 signed a second time.
+  restore_alpha_database(backup);
+  std::vector<Draft> fork;
+  fork.push_back({"message", cbor::Value::map({{cbor::Value::uint(1), cbor::Value::text("x")}})});
+  ASSERT_TRUE(alpha_.record->author(std::move(fork)).ok());
+  alpha_.connect();
+  bravo_.connect();
+  auto result = deliver(alpha_, bravo_);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, Errc::kConflict);
+  EXPECT_EQ(bravo_.session->goodbye_reason(result.error()), link::GoodbyeReason::kConflict);
+  EXPECT_EQ(bravo_.counters.alarms, 1u);
+  EXPECT_EQ(bravo_.store->evidence(bravo_.parties.id).value().size(), 1u);
+}
+
+TEST_F(SessionTest, MessagesOutOfTurnAreProtocolErrors) {
+  alpha_.connect();
+  bravo_.connect();
+  // ENTRIES before HELLO.
+  link::Entries entries;
+  entries.items.push_back(Bytes{1, 2, 3});
+  auto frame = link::encode_message(entries).value();
+  link::FrameReader reader;
+  reader.append(frame);
+  auto early = bravo_.session->on_frame(*reader.next().value());
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(bravo_.session->goodbye_reason(early.error()), link::GoodbyeReason::kUnexpectedMessage);
+
+  // A HELLO for another line.
+  bravo_.connect();
+  link::Hello hello;
+  hello.line = record::derive_line_id(alpha_.key.public_key(), bravo_.key.public_key(), "other");
+  hello.sender = alpha_.key.public_key();
+  link::FrameReader hello_reader;
+  hello_reader.append(link::encode_message(hello).value());
+  auto wrong = bravo_.session->on_frame(*hello_reader.next().value());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(bravo_.session->goodbye_reason(wrong.error()), link::GoodbyeReason::kWrongLine);
+
+  // A second HELLO on an open connection.
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  ASSERT_TRUE(alpha_.session->start().ok());
+  auto twice = deliver(alpha_, bravo_);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(bravo_.session->goodbye_reason(twice.error()), link::GoodbyeReason::kUnexpectedMessage);
+}
+
+}  // namespace
+}  // namespace hotline::line
