@@ -1,8 +1,12 @@
 #include "station/station_server.h"
 
+#include <fcntl.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -67,6 +71,7 @@ class Station {
  public:
   Result<void> open(ServeOptions& options) {
     HOTLINE_ASSIGN(paths_, open_station_dir(options.dir));
+    HOTLINE_TRY(lock_dir());
     HOTLINE_ASSIGN(config_, load_config(paths_.config()));
     if (auto level = spdlog::level::from_str(config_.log_level); level != spdlog::level::off) {
       spdlog::set_level(level);
@@ -78,6 +83,12 @@ class Station {
       HOTLINE_TRY(open_line(line));
     }
     return success();
+  }
+
+  ~Station() {
+    if (lock_fd_ >= 0) {
+      ::close(lock_fd_);
+    }
   }
 
   Result<void> run() {
@@ -105,6 +116,21 @@ class Station {
   }
 
  private:
+  // Two processes serving one directory would both write the record and sign on the same
+  // chains: a fork. The lock is released by the kernel when the process ends, even by SIGKILL.
+  Result<void> lock_dir() {
+    const std::string path = paths_.dir + "/serve.lock";
+    lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) {
+      return make_error(Errc::kIo, "cannot open " + path + ": " + std::strerror(errno));
+    }
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      return make_error(Errc::kRefused,
+                        "another hotline serve is already running from " + paths_.dir);
+    }
+    return success();
+  }
+
   Result<void> open_line(const LineConfig& config) {
     const record::LineId id = record::derive_line_id(key_->public_key(), config.peer, config.name);
     store::LineParties parties{id, config.name, key_->public_key(), config.peer};
@@ -358,6 +384,7 @@ class Station {
   std::uint64_t handshakes_refused_ = 0;  // a key not pinned, or no certificate
   std::uint64_t handshakes_failed_ = 0;   // every failed handshake (plain TCP, TLS 1.2, silence)
   bool stopped_ = false;
+  int lock_fd_ = -1;
 };
 
 }  // namespace

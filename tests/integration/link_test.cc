@@ -292,3 +292,42 @@ TEST_F(LinkTest, RestoredStationRecoversItsChainAndNeverSignsASequenceNumberTwic
 
 }  // namespace
 }  // namespace hotline::testing
+
+namespace hotline::testing {
+namespace {
+
+TEST_F(LinkTest, TheCommandLineSendsAndReportsAndASecondServeIsRefused) {
+  add_lines({bravo_.listen()});
+  auto down = run_hotline({"send", "--dir", alpha_.dir(), "--line", kLine, "--text", "x"});
+  EXPECT_EQ(down.exit_code, 3) << down.err;
+  EXPECT_NE(down.err.find("hotline serve"), std::string::npos) << down.err;
+
+  alpha_.start();
+  bravo_.start();
+  auto second = run_hotline({"serve", "--dir", alpha_.dir()});
+  EXPECT_EQ(second.exit_code, 4) << second.err;
+  EXPECT_NE(second.err.find("already running"), std::string::npos) << second.err;
+
+  auto sent = run_hotline({"send", "--dir", alpha_.dir(), "--line", kLine, "--precedence", "FLASH",
+                           "--text", "Xin chào", "--json"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  EXPECT_EQ(json::parse(sent.out)["precedence"], "FLASH");
+  EXPECT_EQ(run_hotline({"send", "--dir", alpha_.dir(), "--line", "nope", "--text", "x"}).exit_code,
+            2);
+  EXPECT_EQ(run_hotline({"send", "--dir", alpha_.dir(), "--line", kLine, "--precedence", "SOON",
+                         "--text", "x"})
+                .exit_code,
+            2);
+  EXPECT_EQ(run_hotline({"send", "--dir", alpha_.dir(), "--line", kLine, "--text", ""}).exit_code,
+            2);
+  ASSERT_TRUE(wait_until([&] { return delivered(1); }));
+  auto status = run_hotline({"status", "--dir", bravo_.dir()});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_NE(status.out.find("line " + kLine + ": open"), std::string::npos) << status.out;
+  alpha_.terminate();
+  bravo_.terminate();
+  EXPECT_EQ(texts(read_chain(bravo_, alpha_.fingerprint())), std::vector<std::string>{"Xin chào"});
+}
+
+}  // namespace
+}  // namespace hotline::testing
