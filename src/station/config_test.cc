@@ -45,7 +45,13 @@ TEST(Config, BadValuesNameTheKeyAndLine) {
 
 TEST(Config, MissingRequiredPartsAreNamed) {
   expect_error("[station]\nlisten = \"0.0.0.0:1\"\n", "station.name", 0);
-  expect_error(with_line("name = \"l\"\npeer = \"" + kPeer + "\"\n"), "route", 4);
+  expect_error(with_line("name = \"l\"\nroutes = [\"h:1\"]\n"), "peer", 4);
+}
+
+TEST(Config, ALineWithoutRoutesWaitsToBeDialled) {
+  auto parsed = parse_config(with_line("name = \"l\"\npeer = \"" + kPeer + "\"\n"), "t.toml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_TRUE(parsed->lines.at(0).routes.empty());
 }
 
 TEST(Config, DuplicateLineNamesAreRefused) {
