@@ -43,6 +43,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Sessi
   // Runs the session. With `refusal`, only says GOODBYE `closing` with it and closes.
   void start(std::optional<std::string> refusal = std::nullopt) {
     opened_ = last_rx_ = last_heartbeat_ = last_checkpoint_ = Clock::now();
+    // Counted from here, not from HELLO: answering HELLO may already send entries (a resend, the
+    // backlog), and a connection that never opens carried nothing.
+    sent_at_start_ = link_.counters_.entries_sent;
+    received_at_start_ = link_.counters_.entries_received;
     auto self = shared_from_this();
     asio::co_spawn(link_.io_, write_loop(self), asio::detached);
     if (refusal) {
@@ -172,8 +176,6 @@ class Connection : public std::enable_shared_from_this<Connection>, public Sessi
           close(std::nullopt, "the peer said goodbye");
         } else if (!opened_logged_ && session_.state() != SessionState::kAwaitingHello) {
           opened_logged_ = true;
-          sent_at_start_ = link_.counters_.entries_sent;
-          received_at_start_ = link_.counters_.entries_received;
           spdlog::info("line {}: connected over {} ({}), {}", name(), route_,
                        dialed_by_peer_ ? "dialed by the peer" : "dialed by us",
                        session_state_name(session_.state()));

@@ -238,19 +238,27 @@ Result<SignedReceipt> LineRecord::accept_entries(const std::vector<SignedEntry>&
   if (fresh.empty()) {
     return receipt_for_peer_head();  // a resend of what is held: no new receipt needed
   }
-  HOTLINE_TRY(store_->append_entries(std::move(fresh)));
+  // Signed now, but stored in the commit that stores the entries and sent only after it: the
+  // receipt never exists without the entries it acknowledges.
+  HOTLINE_ASSIGN(SignedReceipt receipt, make_peer_receipt(head.position));
+  HOTLINE_TRY(store_->append_entries_with_receipt(std::move(fresh), receipt));
   peer_ = head;
-  return sign_peer_receipt();
+  last_issued_ = receipt;
+  return receipt;
 }
 
-Result<SignedReceipt> LineRecord::sign_peer_receipt() {
+Result<SignedReceipt> LineRecord::make_peer_receipt(const record::ChainPosition& held) {
   record::ReceiptFields f;
   f.line = line_.id;
   f.signer = line_.local;
   f.chain_author = line_.peer;
-  f.held = peer_.position;
+  f.held = held;
   f.time = clock_->now();
-  HOTLINE_ASSIGN(SignedReceipt receipt, record::sign_receipt(*key_, f));
+  return record::sign_receipt(*key_, f);
+}
+
+Result<SignedReceipt> LineRecord::sign_peer_receipt() {
+  HOTLINE_ASSIGN(SignedReceipt receipt, make_peer_receipt(peer_.position));
   HOTLINE_TRY(store_->add_receipt(receipt));
   last_issued_ = receipt;
   return receipt;

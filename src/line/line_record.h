@@ -93,6 +93,7 @@ class LineRecord {
   Result<bool> already_held(const SignedEntry& entry);
   Micros now_not_before(Micros floor) const;
   Result<SignedReceipt> sign_peer_receipt();
+  Result<SignedReceipt> make_peer_receipt(const record::ChainPosition& held);
   Result<void> load_receipts();
 
   store::RecordStore* store_;

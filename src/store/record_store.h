@@ -115,6 +115,11 @@ class RecordStore {
   // Receipts and checkpoints, signed by either party. Stored in arrival order; an identical item
   // stored twice is kept once.
   [[nodiscard]] virtual Result<void> add_receipt(const SignedReceipt& receipt) = 0;
+  // Appends `entries` exactly as `append_entries` does and stores `receipt` in the same
+  // transaction: one commit for "stored, and acknowledged", so a receipt is never durable without
+  // the entries it covers (and a receiving station pays one fsync per batch, not two).
+  [[nodiscard]] virtual Result<void> append_entries_with_receipt(std::vector<SignedEntry> entries,
+                                                                 const SignedReceipt& receipt) = 0;
   [[nodiscard]] virtual Result<std::vector<SignedReceipt>> receipts(const LineId& line) = 0;
   [[nodiscard]] virtual Result<void> add_checkpoint(const SignedCheckpoint& checkpoint) = 0;
   [[nodiscard]] virtual Result<std::vector<SignedCheckpoint>> checkpoints(const LineId& line) = 0;

@@ -211,6 +211,17 @@ Result<void> SqliteRecordStore::add_receipt(const SignedReceipt& receipt) {
       .get();
 }
 
+Result<void> SqliteRecordStore::append_entries_with_receipt(std::vector<SignedEntry> entries,
+                                                            const SignedReceipt& receipt) {
+  return submit(
+             [entries = std::move(entries), receipt](Connection& db, Micros now) -> Result<void> {
+               HOTLINE_TRY(append_in_order(db, entries, now));
+               HOTLINE_TRY(tables::require_line(db, receipt.fields.line));
+               return tables::insert_receipt(db, receipt, now);
+             })
+      .get();
+}
+
 Result<void> SqliteRecordStore::add_checkpoint(const SignedCheckpoint& checkpoint) {
   return submit([checkpoint](Connection& db, Micros now) -> Result<void> {
            HOTLINE_TRY(tables::require_line(db, checkpoint.fields.line));

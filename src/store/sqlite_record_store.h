@@ -36,6 +36,8 @@ class SqliteRecordStore final : public RecordStore {
                                                               std::uint64_t from_seq,
                                                               std::size_t limit) override;
   [[nodiscard]] Result<void> add_receipt(const SignedReceipt& receipt) override;
+  [[nodiscard]] Result<void> append_entries_with_receipt(std::vector<SignedEntry> entries,
+                                                         const SignedReceipt& receipt) override;
   [[nodiscard]] Result<std::vector<SignedReceipt>> receipts(const LineId& line) override;
   [[nodiscard]] Result<void> add_checkpoint(const SignedCheckpoint& checkpoint) override;
   [[nodiscard]] Result<std::vector<SignedCheckpoint>> checkpoints(const LineId& line) override;

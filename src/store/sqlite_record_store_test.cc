@@ -200,6 +200,25 @@ TEST_F(SqliteRecordStoreTest, ReceiptsAndCheckpointsAreKeptOnceInArrivalOrder) {
   EXPECT_EQ(checkpoints->front().signed_bytes, checkpoint.signed_bytes);
 }
 
+TEST_F(SqliteRecordStoreTest, AReceiptStoredWithItsEntriesIsNeverDurableWithoutThem) {
+  TestLine test_line;  // same keys and line as line_
+  const record::SignedEntry& entry = test_line.author(true, "hello");
+  record::SignedReceipt receipt = test_line.receipt(false);
+
+  // A broken batch: neither the entries nor the receipt are written.
+  std::vector<record::SignedEntry> broken = {entry, entry};
+  auto refused = store_->append_entries_with_receipt(broken, receipt);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kBrokenChain);
+  EXPECT_TRUE(store_->receipts(line_.id)->empty());
+
+  ASSERT_TRUE(store_->append_entries_with_receipt({entry}, receipt).ok());
+  reopen();
+  EXPECT_EQ(store_->chain_head(line_.id, test_line.alpha.public_key())->position.seq, 1u);
+  ASSERT_EQ(store_->receipts(line_.id)->size(), 1u);
+  EXPECT_EQ(store_->receipts(line_.id)->front().signed_bytes, receipt.signed_bytes);
+}
+
 TEST_F(SqliteRecordStoreTest, ReceiptForAnUnknownLineIsNotFound) {
   TestLine test_line;
   test_line.author(true, "hello");
