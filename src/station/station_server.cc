@@ -206,6 +206,15 @@ class Station {
         spdlog::warn("listener: accept failed: {}", ec.message());
         continue;
       }
+      if (handshakes_in_progress_ >= kMaxConcurrentHandshakes) {
+        // A flood of connections that never finish their handshake must not exhaust the station;
+        // real peers are few and retry with backoff.
+        ++handshakes_failed_;
+        spdlog::warn("SECURITY listener: {} handshakes already in progress; refusing another",
+                     handshakes_in_progress_);
+        continue;  // the socket closes as it goes out of scope
+      }
+      ++handshakes_in_progress_;
       asio::co_spawn(io_, handshake(std::move(socket)), asio::detached);
     }
     co_return;
@@ -220,6 +229,7 @@ class Station {
     auto stream = std::make_unique<link::TlsStream>(std::move(socket), *server_tls_);
     auto peer =
         co_await link::pinned_handshake(*stream, link::TlsRole::kServer, timing_.handshake_timeout);
+    --handshakes_in_progress_;
     if (!peer.ok()) {
       ++handshakes_failed_;
       spdlog::warn("SECURITY listener: handshake with {} refused: {}", from, peer.error().message);
@@ -367,6 +377,8 @@ class Station {
 
   // A message is one entry; the entry's limit (docs/record-format.md §2) leaves room for this.
   static constexpr std::size_t kMaxMessageText = 64 * 1024;
+  // Handshakes run at once; each ends within the handshake timeout.
+  static constexpr std::size_t kMaxConcurrentHandshakes = 64;
 
   asio::io_context io_{1};
   StationPaths paths_;
@@ -383,6 +395,7 @@ class Station {
   std::unique_ptr<ControlServer> control_;
   std::uint64_t handshakes_refused_ = 0;  // a key not pinned, or no certificate
   std::uint64_t handshakes_failed_ = 0;   // every failed handshake (plain TCP, TLS 1.2, silence)
+  std::size_t handshakes_in_progress_ = 0;
   bool stopped_ = false;
   int lock_fd_ = -1;
 };
