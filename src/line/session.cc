@@ -259,7 +259,7 @@ Result<void> Session::on_receipt(const link::Receipt& message) {
     return make_error(Errc::kBadSignature, "receipt not signed by the peer");
   }
   if (receipt.fields.line != record_.line().id) {
-    return make_error(Errc::kInvalidArgument, "receipt for another line");
+    return make_error(Errc::kBrokenChain, "receipt for another line");  // rule R1
   }
   if (state_ == SessionState::kRecovering &&
       receipt.fields.held.seq > record_.own_head().position.seq) {

@@ -112,6 +112,8 @@ TEST_F(TlsListenerTest, ATlsClientWithoutACertificateIsRefused) {
       [&](std::uint16_t port) { client_ok = tls_client(port, nullptr, bravo_.public_key()); });
   EXPECT_FALSE(outcome.ok());
   EXPECT_FALSE(client_ok);
+  ASSERT_EQ(refusals_.size(), 1u) << "the refusal must be reported for the security log";
+  EXPECT_NE(refusals_[0].find("no certificate"), std::string::npos) << refusals_[0];
 }
 
 TEST_F(TlsListenerTest, ATls12ClientIsRefused) {

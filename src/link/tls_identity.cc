@@ -51,6 +51,20 @@ int verify_pinned_certificate(X509_STORE_CTX* store, void* arg) {
   return 1;
 }
 
+// A peer that presents no certificate at all is refused by OpenSSL itself
+// (SSL_VERIFY_FAIL_IF_NO_PEER_CERT) before the verify callback runs; the only trace is the
+// certificate_required alert this side sends, so that is where the refusal is reported.
+void report_missing_certificate(const SSL* ssl, int where, int ret) {
+  if ((where & SSL_CB_WRITE_ALERT) == 0 || (ret & 0xff) != SSL_AD_CERTIFICATE_REQUIRED) {
+    return;
+  }
+  const auto* policy =
+      static_cast<const PinPolicy*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pin_policy_index()));
+  if (policy != nullptr) {
+    refuse(*policy, "the peer presented no certificate");
+  }
+}
+
 Error tls_error(const std::string& what) {
   return make_error(Errc::kInternal, what + ": " + take_openssl_errors());
 }
@@ -141,6 +155,7 @@ Result<void> configure_tls_context(SSL_CTX* ctx, const TlsIdentity& identity, Pe
   }
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   SSL_CTX_set_cert_verify_callback(ctx, verify_pinned_certificate, policy);
+  SSL_CTX_set_info_callback(ctx, report_missing_certificate);
   // No session resumption: every connection proves both keys afresh.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx, 0);

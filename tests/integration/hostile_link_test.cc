@@ -20,6 +20,7 @@
 #include "link/messages.h"
 #include "link/tls_handshake.h"
 #include "record/entry.h"
+#include "record/receipt.h"
 #include "store/record_store.h"
 #include "testing/temp_dir.h"
 
@@ -35,6 +36,18 @@ const std::string kLine = "alpha-bravo";
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+// The first line of `log` that contains `part`; empty if none does.
+std::string line_with(const std::string& log, const std::string& part) {
+  const std::size_t at = log.find(part);
+  if (at == std::string::npos) {
+    return "";
+  }
+  const std::size_t newline = log.rfind('\n', at);
+  const std::size_t begin = newline == std::string::npos ? 0 : newline + 1;
+  const std::size_t end = log.find('\n', at);
+  return log.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
 }
 
 // The chain `author_fingerprint` signed on the station's one line, read from its database (the
@@ -311,6 +324,11 @@ class HostileLinkTest : public ::testing::Test {
     EXPECT_TRUE(wait_until([&] { return contains(bravo_.log(), line); }, 5s))
         << "no '" << line << "' in\n"
         << bravo_.log();
+    // The log of the connection's end tells the operator it carried nothing.
+    const std::string closed = "connection over " + heard.route + " closed";
+    EXPECT_TRUE(wait_until([&] { return contains(bravo_.log(), closed); }, 5s));
+    EXPECT_TRUE(line_with(bravo_.log(), closed).ends_with("(sent 0 entries, received 0)"))
+        << line_with(bravo_.log(), closed);
   }
 
   TempDir root_;
@@ -342,7 +360,7 @@ TEST_F(HostileLinkTest, RefusedHandshakesAreCountedAndLoggedAndTheStationKeepsSe
   EXPECT_EQ(charlie.line_status("bravo-charlie")["counters"]["connections_opened"], 0);
   charlie.terminate();
   std::uint64_t failed = bravo_count("handshakes_failed");
-  std::uint64_t refused = bravo_count("handshakes_refused");
+  const std::uint64_t refused = bravo_count("handshakes_refused");
   EXPECT_GE(failed, refused);
 
   // A plain TCP client speaking HTTP is disconnected.
@@ -370,7 +388,6 @@ TEST_F(HostileLinkTest, RefusedHandshakesAreCountedAndLoggedAndTheStationKeepsSe
     expect_handshake_refused(client.address(), ++failed);
     EXPECT_TRUE(wait_until([&] { return bravo_count("handshakes_refused") >= refused + 1; }, 5s))
         << "a client without a certificate is not counted as refused: " << bravo_.status().dump();
-    refused = bravo_count("handshakes_refused");
   }
 
   // A client offering only TLS 1.2, even with alpha's certificate, is refused.
@@ -491,6 +508,19 @@ TEST_F(HostileLinkTest, HostileFramesFromAnAuthenticatedPeerAreRejectedCountedAn
   // After a correct HELLO, an entry validly signed by alpha but 1000 past bravo's copy.
   {
     const Heard heard = impersonate_alpha(then(frame(hello), frame(link::Entries{{beyond_a_gap}})));
+    EXPECT_TRUE(heard.has<link::Checkpoint>()) << "the HELLO did not open the session";
+    expect_rejected(heard, "broken-chain");
+  }
+  // After a correct HELLO, a receipt validly signed by alpha but for another line (rule R1).
+  {
+    record::ReceiptFields f;
+    f.line = record::derive_line_id(alpha_key_.public_key(), bravo_key_, "another-line");
+    f.signer = alpha_key_.public_key();
+    f.chain_author = bravo_key_;
+    f.held = bravo_chain.back().position();
+    f.time = last.fields.time;
+    const Bytes receipt = record::sign_receipt(alpha_key_, f).value().signed_bytes;
+    const Heard heard = impersonate_alpha(then(frame(hello), frame(link::Receipt{receipt})));
     EXPECT_TRUE(heard.has<link::Checkpoint>()) << "the HELLO did not open the session";
     expect_rejected(heard, "broken-chain");
   }
