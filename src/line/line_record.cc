@@ -1,6 +1,7 @@
 #include "line/line_record.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace hotline::line {
 
@@ -199,9 +200,35 @@ Result<bool> LineRecord::already_held(const SignedEntry& entry) {
                         " differs from the one held and is not validly signed");
 }
 
-Result<void> LineRecord::check_incoming(const SignedEntry& entry, const record::ChainHead& head) {
+namespace {
+
+// Whether each entry carries a valid signature, checked on two threads for a large batch: one
+// verification per entry is what bounds how fast a station can receive (docs/benchmarks.md).
+std::vector<char> verify_signatures(const std::vector<SignedEntry>& entries) {
+  std::vector<char> valid(entries.size(), 0);
+  auto verify_range = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      valid[i] = record::verify_entry_signature(entries[i]) ? 1 : 0;
+    }
+  };
+  constexpr std::size_t kParallelFrom = 64;  // below this a thread costs more than it saves
+  if (entries.size() < kParallelFrom || std::thread::hardware_concurrency() < 2) {
+    verify_range(0, entries.size());
+    return valid;
+  }
+  const std::size_t half = entries.size() / 2;
+  std::thread helper(verify_range, 0, half);
+  verify_range(half, entries.size());
+  helper.join();
+  return valid;
+}
+
+}  // namespace
+
+Result<void> LineRecord::check_incoming(const SignedEntry& entry, const record::ChainHead& head,
+                                        bool signature_valid) {
   HOTLINE_TRY(record::check_extends(line_.id, line_.peer, head, entry));
-  if (!record::verify_entry_signature(entry)) {
+  if (!signature_valid) {
     return make_error(Errc::kBadSignature, "line " + line_.name + ": entry seq " +
                                                std::to_string(entry.fields.seq) +
                                                " does not carry the peer's valid signature");
@@ -212,12 +239,15 @@ Result<void> LineRecord::check_incoming(const SignedEntry& entry, const record::
                                               " cross-links our seq " + std::to_string(cross.seq) +
                                               ", which we never authored");
   }
-  if (cross.seq > 0) {
+  // Entries of one batch mostly cross-link the same entry of ours: read it once. (Our chain
+  // never changes below its head, so a position checked once stays checked.)
+  if (cross.seq > 0 && cross != checked_cross_) {
     HOTLINE_ASSIGN(auto ours, store_->read_entries(line_.id, line_.local, cross.seq, 1));
     if (ours.empty() || ours.front().hash != cross.hash) {
       return make_error(Errc::kBrokenChain, "entry seq " + std::to_string(entry.fields.seq) +
                                                 " cross-links a hash of our chain we never signed");
     }
+    checked_cross_ = cross;
   }
   return success();
 }
@@ -225,13 +255,15 @@ Result<void> LineRecord::check_incoming(const SignedEntry& entry, const record::
 Result<SignedReceipt> LineRecord::accept_entries(const std::vector<SignedEntry>& entries) {
   record::ChainHead head = peer_;
   std::vector<SignedEntry> fresh;
-  for (const SignedEntry& entry : entries) {
+  const std::vector<char> signature_valid = verify_signatures(entries);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const SignedEntry& entry = entries[i];
     if (entry.fields.seq >= 1 && entry.fields.seq <= head.position.seq) {
       HOTLINE_ASSIGN(bool held, already_held(entry));
       (void)held;  // identical: a resend after a reconnect; nothing to do
       continue;
     }
-    HOTLINE_TRY(check_incoming(entry, head));
+    HOTLINE_TRY(check_incoming(entry, head, signature_valid[i] != 0));
     head = {entry.position(), entry.fields.time};
     fresh.push_back(entry);
   }

@@ -89,7 +89,8 @@ class LineRecord {
 
   Result<std::vector<record::Hash>> hashes_for_position(const record::PublicKey& author,
                                                         std::uint64_t head_seq, std::uint64_t seq);
-  Result<void> check_incoming(const SignedEntry& entry, const record::ChainHead& head);
+  Result<void> check_incoming(const SignedEntry& entry, const record::ChainHead& head,
+                              bool signature_valid);
   Result<bool> already_held(const SignedEntry& entry);
   Micros now_not_before(Micros floor) const;
   Result<SignedReceipt> sign_peer_receipt();
@@ -103,6 +104,7 @@ class LineRecord {
   record::ChainHead own_;
   record::ChainHead peer_;
   std::optional<SignedReceipt> last_issued_;  // the latest receipt this station signed
+  record::ChainPosition checked_cross_;       // a position of our chain a cross-link matched
   std::uint64_t receipted_seq_ = 0;
 };
 

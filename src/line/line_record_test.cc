@@ -64,6 +64,24 @@ TEST_F(TwoStations, AGapIsRefused) {
   EXPECT_EQ(accepted.error().code, Errc::kBrokenChain);
 }
 
+TEST_F(TwoStations, ABadSignatureDeepInALargeBatchRefusesTheWholeBatch) {
+  std::vector<Draft> drafts;
+  for (int i = 0; i < 200; ++i) drafts.push_back({"message", text_body(std::to_string(i))});
+  auto sent = alpha_->author(std::move(drafts)).value();
+  for (std::size_t bad : {std::size_t{30}, std::size_t{170}}) {  // in either half
+    auto tampered = sent;
+    tampered[bad].envelope.signature[0] ^= 1;
+    auto accepted = bravo_->accept_entries(tampered);
+    ASSERT_FALSE(accepted.ok());
+    EXPECT_EQ(accepted.error().code, Errc::kBadSignature);
+    EXPECT_NE(accepted.error().message.find("seq " + std::to_string(bad + 1)), std::string::npos)
+        << accepted.error().message;
+    EXPECT_EQ(bravo_store_->chain_head(a_side_.id, alpha_key_->public_key())->position.seq, 0u);
+  }
+  ASSERT_TRUE(bravo_->accept_entries(sent).ok());
+  EXPECT_EQ(bravo_->peer_head().position.seq, 200u);
+}
+
 TEST_F(TwoStations, EquivocationIsRefusedAndTheEvidenceKept) {
   auto sent = alpha_->author(one_draft("original")).value();
   ASSERT_TRUE(bravo_->accept_entries(sent).ok());
