@@ -38,21 +38,28 @@ Result<void> LineRecord::load_receipts() {
 // Author times never go backwards within a chain (rule E5), even if the wall clock does.
 Micros LineRecord::now_not_before(Micros floor) const { return std::max(clock_->now(), floor); }
 
+// The entry that follows `head` on this station's chain, cross-linking the peer's head.
+Result<SignedEntry> LineRecord::sign_next(const record::ChainHead& head, std::string kind,
+                                          cbor::Value body) {
+  record::EntryFields f;
+  f.line = line_.id;
+  f.author = line_.local;
+  f.seq = head.position.seq + 1;
+  f.prev = head.position.hash;
+  f.time = now_not_before(head.time);
+  f.cross = peer_.position;
+  f.kind = std::move(kind);
+  f.body = std::move(body);
+  return record::sign_entry(*key_, std::move(f));
+}
+
 Result<std::vector<SignedEntry>> LineRecord::author(std::vector<Draft> drafts) {
   std::vector<SignedEntry> signed_entries;
   signed_entries.reserve(drafts.size());
   record::ChainHead head = own_;
   for (Draft& draft : drafts) {
-    record::EntryFields f;
-    f.line = line_.id;
-    f.author = line_.local;
-    f.seq = head.position.seq + 1;
-    f.prev = head.position.hash;
-    f.time = now_not_before(head.time);
-    f.cross = peer_.position;
-    f.kind = std::move(draft.kind);
-    f.body = std::move(draft.body);
-    HOTLINE_ASSIGN(SignedEntry entry, record::sign_entry(*key_, std::move(f)));
+    HOTLINE_ASSIGN(SignedEntry entry,
+                   sign_next(head, std::move(draft.kind), std::move(draft.body)));
     head = {entry.position(), entry.fields.time};
     signed_entries.push_back(std::move(entry));
   }
@@ -73,16 +80,8 @@ Result<std::vector<SignedEntry>> LineRecord::author_drafts(
       return make_error(Errc::kInternal,
                         "draft " + std::to_string(draft.id) + " is not for line " + line_.name);
     }
-    record::EntryFields f;
-    f.line = line_.id;
-    f.author = line_.local;
-    f.seq = head.position.seq + 1;
-    f.prev = head.position.hash;
-    f.time = now_not_before(head.time);
-    f.cross = peer_.position;
-    f.kind = draft.kind;
-    HOTLINE_ASSIGN(f.body, cbor::decode(draft.body));
-    HOTLINE_ASSIGN(SignedEntry entry, record::sign_entry(*key_, std::move(f)));
+    HOTLINE_ASSIGN(cbor::Value body, cbor::decode(draft.body));
+    HOTLINE_ASSIGN(SignedEntry entry, sign_next(head, draft.kind, std::move(body)));
     head = {entry.position(), entry.fields.time};
     signed_entries.push_back(std::move(entry));
     ids.push_back(draft.id);

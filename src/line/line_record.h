@@ -93,6 +93,7 @@ class LineRecord {
                               bool signature_valid);
   Result<bool> already_held(const SignedEntry& entry);
   Micros now_not_before(Micros floor) const;
+  Result<SignedEntry> sign_next(const record::ChainHead& head, std::string kind, cbor::Value body);
   Result<SignedReceipt> sign_peer_receipt();
   Result<SignedReceipt> make_peer_receipt(const record::ChainPosition& held);
   Result<void> load_receipts();
