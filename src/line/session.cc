@@ -375,10 +375,20 @@ Result<void> Session::author_new_entries() {
   while (next_to_send_ > record_.own_head().position.seq &&
          transport_.queued_bytes() < kMaxQueuedBytes) {
     const std::uint64_t in_flight = record_.own_head().position.seq - peer_holds_;
-    if (in_flight >= kInFlightWindow) {
+    std::size_t room = 0;
+    if (in_flight < kInFlightWindow) {
+      room = std::min<std::uint64_t>(kInFlightWindow - in_flight, kAuthorBatch);
+    } else if (in_flight < kInFlightWindow + kFlashBeyondWindow) {
+      // A FLASH draft does not wait for the window to drain: it is signed at once and goes out
+      // in a frame of its own, right behind what is already in flight.
+      HOTLINE_ASSIGN(auto next, store_.next_drafts(line.id, 1));
+      if (next.empty() || next.front().precedence != Precedence::kFlash) {
+        break;
+      }
+      room = 1;
+    } else {
       break;
     }
-    const std::size_t room = std::min<std::uint64_t>(kInFlightWindow - in_flight, kAuthorBatch);
     HOTLINE_ASSIGN(auto drafts, store_.next_drafts(line.id, room));
     if (drafts.empty()) {
       break;

@@ -24,13 +24,16 @@
 namespace hotline::line {
 
 // Entries of this station's chain signed but not yet covered by the peer's receipt. Entries are
-// sequenced and signed only when they enter this window (design.md §4), so a FLASH draft queued
-// behind a ROUTINE backlog waits for at most this many entries to be delivered, not the backlog.
-// 512 entries are about 25 ms of the receiver's signature checks: enough to keep both stations
-// busy, small enough for the FLASH latency target (issue 4).
-inline constexpr std::uint64_t kInFlightWindow = 512;
-// Drafts signed in one store commit; a window's worth in two commits keeps the pipe full.
-inline constexpr std::size_t kAuthorBatch = 256;
+// sequenced and signed only when they enter this window (design.md §4), so a draft queued behind
+// a backlog waits for at most this many entries to be delivered, not for the backlog. 256 entries
+// are two batches: one being checked by the receiver while the next is on its way keeps both
+// stations busy (docs/benchmarks.md), and few enough that a FLASH entry is not held up long.
+inline constexpr std::uint64_t kInFlightWindow = 256;
+// Drafts signed in one store commit.
+inline constexpr std::size_t kAuthorBatch = 128;
+// FLASH drafts are signed even when the window is full, up to this many beyond it, so that a
+// FLASH entry waits only for what is already in flight, never for the window to drain.
+inline constexpr std::uint64_t kFlashBeyondWindow = 64;
 // Entries are read from the store to be (re)sent only while the connection's send queue holds less
 // than this, so that a resend of a long chain streams instead of filling memory.
 inline constexpr std::size_t kMaxQueuedBytes = 4u << 20;

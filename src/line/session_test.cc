@@ -162,6 +162,24 @@ TEST_F(SessionTest, FlashIsSignedFirstAndTheWindowBoundsWhatIsInFlight) {
   EXPECT_EQ(bravo_.peer_seq(), 601u);
 }
 
+TEST_F(SessionTest, AFlashQueuedWhileTheWindowIsFullIsSignedAtOnce) {
+  for (int i = 0; i < 600; ++i) alpha_.queue("r" + std::to_string(i));
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(deliver(bravo_, alpha_).ok());
+  ASSERT_EQ(alpha_.own_seq(), kInFlightWindow);  // full: more ROUTINE waits for receipts
+  ASSERT_TRUE(alpha_.session->pump().ok());
+  EXPECT_EQ(alpha_.own_seq(), kInFlightWindow);
+  alpha_.queue("flash", Precedence::kFlash);
+  ASSERT_TRUE(alpha_.session->pump().ok());
+  ASSERT_EQ(alpha_.own_seq(), kInFlightWindow + 1);
+  auto flash = alpha_.store->read_entries(alpha_.parties.id, alpha_.key.public_key(),
+                                          kInFlightWindow + 1, 1);
+  EXPECT_EQ(flash.value().at(0).fields.body.find(1)->as_text(), "flash");
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  EXPECT_EQ(bravo_.peer_seq(), 601u);
+}
+
 TEST_F(SessionTest, AReconnectResendsExactlyWhatThePeerLacks) {
   for (int i = 0; i < 10; ++i) alpha_.queue("m" + std::to_string(i));
   alpha_.connect();
