@@ -32,6 +32,7 @@
 #include "bench/machine.h"
 #include "bench/must.h"
 #include "bench/scratch_dir.h"
+#include "bench/stats.h"
 #include "core/clock.h"
 #include "store/sqlite_record_store.h"
 
@@ -220,22 +221,6 @@ json sign_append_two_chains(std::uint64_t count, std::size_t batch_size) {
   out["window_batches_per_thread"] = kWindow;
   out["signer_threads"] = 2;
   return with_target(std::move(out));
-}
-
-// Nearest-rank percentiles and the maximum of `micros`, which it sorts.
-json distribution(std::vector<double>& micros) {
-  std::sort(micros.begin(), micros.end());
-  auto rank = [&](double p) {
-    const auto index = static_cast<std::size_t>(std::ceil(p * static_cast<double>(micros.size())));
-    return micros[std::max<std::size_t>(index, 1) - 1];
-  };
-  double sum = 0;
-  for (double m : micros) {
-    sum += m;
-  }
-  return {{"samples", micros.size()}, {"p50_us", rank(0.50)},
-          {"p90_us", rank(0.90)},     {"p99_us", rank(0.99)},
-          {"max_us", micros.back()},  {"mean_us", sum / static_cast<double>(micros.size())}};
 }
 
 json latency(std::uint64_t samples) {

@@ -123,29 +123,21 @@ Error Session::divergence(const std::string& detail) {
   return make_error(Errc::kConflict, "the record has diverged: " + detail);
 }
 
-// The peer's HELLO names a position of this station's chain; it must be one this station signed.
-Result<void> Session::check_own_chain_at(const record::ChainPosition& claimed, const char* what) {
-  if (claimed.seq == 0 || claimed.seq > record_.own_head().position.seq) {
+// The peer's HELLO names a position of `author`'s chain; where this station holds that position,
+// the hashes must agree.
+Result<void> Session::check_chain_at(const record::PublicKey& author,
+                                     const record::ChainPosition& claimed, const char* what) {
+  const bool ours = author == record_.line().local;
+  const record::ChainHead& head = ours ? record_.own_head() : record_.peer_head();
+  if (claimed.seq == 0 || claimed.seq > head.position.seq) {
     return success();
   }
-  HOTLINE_ASSIGN(auto held,
-                 store_.read_entries(record_.line().id, record_.line().local, claimed.seq, 1));
+  HOTLINE_ASSIGN(auto held, store_.read_entries(record_.line().id, author, claimed.seq, 1));
   if (held.empty() || held.front().hash != claimed.hash) {
-    return divergence(std::string(what) + " names our seq " + seq_text(claimed.seq) +
-                      " with a hash we never signed");
-  }
-  return success();
-}
-
-Result<void> Session::check_peer_chain_at(const record::ChainPosition& claimed, const char* what) {
-  if (claimed.seq == 0 || claimed.seq > record_.peer_head().position.seq) {
-    return success();
-  }
-  HOTLINE_ASSIGN(auto held,
-                 store_.read_entries(record_.line().id, record_.line().peer, claimed.seq, 1));
-  if (held.empty() || held.front().hash != claimed.hash) {
-    return divergence(std::string(what) + " names its seq " + seq_text(claimed.seq) +
-                      " with a hash other than the entry we hold");
+    return divergence(std::string(what) + (ours ? " names our seq " : " names its seq ") +
+                      seq_text(claimed.seq) +
+                      (ours ? " with a hash we never signed"
+                            : " with a hash other than the entry we hold"));
   }
   return success();
 }
@@ -160,8 +152,8 @@ Result<void> Session::on_hello(const link::Hello& hello) {
     wrong_line_ = true;
     return make_error(Errc::kRefused, "HELLO sender is not the key TLS authenticated");
   }
-  HOTLINE_TRY(check_own_chain_at(hello.receiver_chain, "the peer's copy of our chain"));
-  HOTLINE_TRY(check_peer_chain_at(hello.sender_chain, "the peer's own head"));
+  HOTLINE_TRY(check_chain_at(line.local, hello.receiver_chain, "the peer's copy of our chain"));
+  HOTLINE_TRY(check_chain_at(line.peer, hello.sender_chain, "the peer's own head"));
   ++counters_.connections_opened;
 
   // The peer's copy of the peer's own chain is behind ours: it lost entries and will ask for
@@ -318,18 +310,16 @@ Result<void> Session::pump() {
   return author_new_entries();
 }
 
-Result<void> Session::answer_resend() {
-  const store::LineParties& line = record_.line();
-  while (peer_recovering_ && resend_until_ > 0 && transport_.queued_bytes() < kMaxQueuedBytes) {
-    if (resend_next_ > resend_until_) {
-      peer_recovering_ = false;
-      break;
-    }
-    const std::size_t count =
-        std::min<std::uint64_t>(resend_until_ - resend_next_ + 1, link::kMaxEntriesPerFrame);
-    HOTLINE_ASSIGN(auto entries, store_.read_entries(line.id, line.peer, resend_next_, count));
+// Queues stored entries of `author`'s chain from `next` up to `last`, a frame at a time, while
+// the send queue has room; advances `next` past what it queued and returns how many.
+Result<std::uint64_t> Session::stream_chain(const record::PublicKey& author, std::uint64_t& next,
+                                            std::uint64_t last) {
+  std::uint64_t queued = 0;
+  while (next <= last && transport_.queued_bytes() < kMaxQueuedBytes) {
+    const std::size_t count = std::min<std::uint64_t>(last - next + 1, link::kMaxEntriesPerFrame);
+    HOTLINE_ASSIGN(auto entries, store_.read_entries(record_.line().id, author, next, count));
     if (entries.empty()) {
-      return make_error(Errc::kInternal, "peer entry " + seq_text(resend_next_) +
+      return make_error(Errc::kInternal, "entry " + seq_text(next) +
                                              " below the head is missing from the store");
     }
     link::EntriesBatch batch;
@@ -337,36 +327,32 @@ Result<void> Session::answer_resend() {
       if (!batch.try_add(entry.signed_bytes)) {
         break;
       }
-      ++resend_next_;
+      ++next;
     }
+    queued += batch.size();
     HOTLINE_TRY(send(batch.take()));
+  }
+  return queued;
+}
+
+// The peer's own entries it asked for back (RESEND_REQUEST), from this station's copy.
+Result<void> Session::answer_resend() {
+  if (!peer_recovering_ || resend_until_ == 0) {
+    return success();
+  }
+  HOTLINE_TRY(stream_chain(record_.line().peer, resend_next_, resend_until_));
+  if (resend_next_ > resend_until_) {
+    peer_recovering_ = false;
   }
   return success();
 }
 
 // Entries already signed that the peer lacks: after a reconnect, those it never stored.
 Result<void> Session::send_own_entries() {
-  const store::LineParties& line = record_.line();
-  const std::uint64_t head = record_.own_head().position.seq;
-  while (next_to_send_ <= head && transport_.queued_bytes() < kMaxQueuedBytes) {
-    const std::size_t count =
-        std::min<std::uint64_t>(head - next_to_send_ + 1, link::kMaxEntriesPerFrame);
-    HOTLINE_ASSIGN(auto entries, store_.read_entries(line.id, line.local, next_to_send_, count));
-    if (entries.empty()) {
-      return make_error(Errc::kInternal, "own entry " + seq_text(next_to_send_) +
-                                             " below the head is missing from the store");
-    }
-    link::EntriesBatch batch;
-    for (const SignedEntry& entry : entries) {
-      if (!batch.try_add(entry.signed_bytes)) {
-        break;
-      }
-      ++next_to_send_;
-    }
-    counters_.entries_sent += batch.size();
-    counters_.entries_resent += batch.size();
-    HOTLINE_TRY(send(batch.take()));
-  }
+  HOTLINE_ASSIGN(std::uint64_t sent, stream_chain(record_.line().local, next_to_send_,
+                                                  record_.own_head().position.seq));
+  counters_.entries_sent += sent;
+  counters_.entries_resent += sent;
   return success();
 }
 

@@ -105,13 +105,15 @@ class Session {
  private:
   Result<void> send(const link::Message& message);
   Result<void> on_hello(const link::Hello& hello);
-  Result<void> check_own_chain_at(const record::ChainPosition& claimed, const char* what);
-  Result<void> check_peer_chain_at(const record::ChainPosition& claimed, const char* what);
+  Result<void> check_chain_at(const record::PublicKey& author,
+                              const record::ChainPosition& claimed, const char* what);
   Result<void> on_entries(const link::Entries& message);
   Result<void> on_receipt(const link::Receipt& message);
   Result<void> on_checkpoint(const link::Checkpoint& message);
   Result<void> on_resend_request(const link::ResendRequest& request);
   Result<void> become_open();
+  Result<std::uint64_t> stream_chain(const record::PublicKey& author, std::uint64_t& next,
+                                     std::uint64_t last);
   Result<void> send_own_entries();
   Result<void> answer_resend();
   Result<void> author_new_entries();
