@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 
@@ -274,6 +275,30 @@ TEST_F(LinkTest, TheCommandLineSendsAndReportsAndASecondServeIsRefused) {
   alpha_.terminate();
   bravo_.terminate();
   EXPECT_EQ(texts(read_chain(bravo_, alpha_.fingerprint())), std::vector<std::string>{"Xin chào"});
+}
+
+}  // namespace
+}  // namespace hotline::testing
+
+namespace hotline::testing {
+namespace {
+
+TEST_F(LinkTest, ServeRefusesABrokenConfigurationAndABusyAddressSayingWhere) {
+  add_lines({bravo_.listen()});
+  // Something else already listens on bravo's address.
+  auto squatter = FaultProxy::start("127.0.0.1", bravo_.listen_port(), "127.0.0.1", 9);
+  auto busy = run_hotline({"serve", "--dir", bravo_.dir()});
+  EXPECT_EQ(busy.exit_code, 5) << busy.err;
+  EXPECT_NE(busy.err.find("cannot listen on " + bravo_.listen()), std::string::npos) << busy.err;
+
+  {
+    std::ofstream config(alpha_.dir() + "/hotline.toml", std::ios::app);
+    config << "\n[station]\nlisten = 7\n";
+  }
+  auto broken = run_hotline({"serve", "--dir", alpha_.dir()});
+  EXPECT_EQ(broken.exit_code, 2) << broken.err;
+  EXPECT_NE(broken.err.find("hotline.toml:"), std::string::npos) << broken.err;
+  EXPECT_FALSE(std::filesystem::exists(alpha_.dir() + "/control.sock"));
 }
 
 }  // namespace
