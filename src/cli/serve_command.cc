@@ -131,10 +131,16 @@ Command add_send_command(CLI::App& app) {
             if (flags->json) {
               print_json(*answer);
             } else {
-              std::cout << "queued: message " << (*answer)["draft"].get<std::uint64_t>()
-                        << " on line " << flags->line << " ("
-                        << (*answer)["precedence"].get<std::string>()
-                        << "); it is sent as soon as the line is up\n";
+              const std::string precedence = (*answer)["precedence"].get<std::string>();
+              if ((*answer).value("status", "") == "authored") {
+                std::cout << "sent: entry " << (*answer)["seq"].get<std::uint64_t>() << " on line "
+                          << flags->line << " (" << precedence
+                          << "), signed and stored; `hotline status` shows when it is receipted\n";
+              } else {
+                std::cout << "queued: message " << (*answer)["draft"].get<std::uint64_t>()
+                          << " on line " << flags->line << " (" << precedence
+                          << "); it is sent as soon as the line is up\n";
+              }
             }
             return exit_code;
           }};

@@ -10,8 +10,10 @@
 // Everything runs on one io_context thread: no locks, and the record is only ever touched from it.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -43,9 +45,10 @@ struct LineStatus {
   std::string state;                 // "down", or the Session state of the open connection
   std::optional<std::string> route;  // what carries the connection, if any
   bool dialed_by_peer = false;
-  record::ChainPosition own;    // this station's chain
-  record::ChainPosition peer;   // the peer's chain, as held here
-  std::uint64_t receipted = 0;  // own seq covered by the peer's stored receipts
+  record::ChainPosition own;              // this station's chain, as stored
+  record::ChainPosition peer;             // the peer's chain, as stored here
+  std::uint64_t receipted = 0;            // own seq covered by the peer's stored receipts
+  std::array<std::uint64_t, 4> outbox{};  // drafts queued, by precedence (FLASH first)
   std::optional<std::chrono::microseconds> round_trip;
   LineCounters counters;
   std::vector<RouteStatus> routes;
@@ -92,6 +95,18 @@ class LineLink {
 
   // Drafts were queued: author and send them now if a connection is open.
   void outbox_changed();
+
+  // What became of a message handed to send().
+  struct Sent {
+    bool authored = false;    // signed and stored as the entry `seq` (it waited for nothing)
+    std::uint64_t seq = 0;    // when authored
+    std::uint64_t draft = 0;  // otherwise: the draft queued in the outbox
+  };
+  // Authors `body` (of entry kind `kind`) at once when the line is open, nothing is queued and the
+  // in-flight window has room; otherwise queues it in the outbox. Either way `done` runs on the
+  // io thread once it is durable (or failed).
+  void send(Precedence precedence, std::string kind, Bytes body,
+            std::function<void(Result<Sent>)> done);
 
   LineStatus status() const;
 

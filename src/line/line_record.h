@@ -4,10 +4,25 @@
 // checkpoints, applying every rule of the record before anything is stored and storing durably
 // before anything is acknowledged (design.md §3). The link (and, until it exists, the offline
 // demo) drives it. Not thread-safe: one line is driven from one strand.
+//
+// Two ways to write. The plain methods block until their write is durable. The pipelined ones
+// (`*_async`, `enqueue`) check and sign at once, advance the in-memory heads so that the next call
+// can follow without waiting, and hand the write to the store's writer thread; their results come
+// back through the line's Post and Listener once durable. So a station checks the next frame, or
+// signs the next batch, while the previous one is being written, and its network thread never
+// waits for a disk (docs/architecture.md, "Pipelined writes"). What the record promises is
+// unchanged: nothing is sent or acknowledged before it is durable. The in-memory heads run ahead
+// of the durable ones (own_head/peer_head against own_durable/peer_durable) only by writes in
+// flight; a write that fails marks the record failed, every later write is refused, and once the
+// writes in flight have ended the record reloads its state from the store.
 #pragma once
 
+#include <array>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,16 +42,78 @@ struct Draft {
   cbor::Value body;
 };
 
+// Runs a closure on the thread that drives the LineRecord (e.g. posts it to its io_context).
+using Post = std::function<void(std::function<void()>)>;
+
+// What the pipelined writes report, on the line's thread. All optional.
+struct RecordListener {
+  // Own entries became durable: they may now be sent.
+  std::function<void()> own_durable;
+  // Peer entries became durable with this receipt, which may now be sent to the peer.
+  std::function<void(const SignedReceipt&)> peer_durable;
+  // A pipelined write failed; the record refuses writes until it has reloaded from the store.
+  std::function<void(const Error&)> write_failed;
+};
+
 class LineRecord {
  public:
-  // Loads both chains' heads. `store`, `key` and `clock` must outlive the LineRecord.
+  // Loads both chains' heads. `store`, `key` and `clock` must outlive the LineRecord. The
+  // pipelined writes need `post`; the LineRecord must not move once one was made.
   static Result<LineRecord> open(store::RecordStore& store, const crypto::SigningKey& key,
-                                 const store::LineParties& line, const Clock& clock);
+                                 const store::LineParties& line, const Clock& clock,
+                                 Post post = {});
+
+  void set_listener(RecordListener listener) { listener_ = std::move(listener); }
 
   const store::LineParties& line() const { return line_; }
+  // Heads including the writes in flight: what the next entry follows.
   const record::ChainHead& own_head() const { return own_; }
   const record::ChainHead& peer_head() const { return peer_; }
+  // Heads as stored: what may be sent, acknowledged or reported.
+  const record::ChainHead& own_durable() const { return own_durable_; }
+  const record::ChainHead& peer_durable() const { return peer_durable_; }
   const Clock& clock() const { return *clock_; }
+
+  // Pipelined writes still in flight, and whether a failed one keeps the record from writing.
+  std::size_t writes_in_flight() const { return in_flight_; }
+  bool failed() const { return failed_; }
+
+  // Entries of `author`'s chain from `from_seq`, up to `limit`, including those still being
+  // written (what the store would return once they are).
+  Result<std::vector<SignedEntry>> read_chain(const record::PublicKey& author,
+                                              std::uint64_t from_seq, std::size_t limit);
+
+  // --- the outbox (design.md §4) ---
+
+  // Drafts queued (or being queued) per precedence, as this record knows them: the station is
+  // the outbox's only writer, so this is counted here rather than asked of the store.
+  const std::array<std::uint64_t, 4>& outbox() const { return outbox_; }
+  std::uint64_t outbox_size() const;
+  // Queues a draft, durably, and returns its id.
+  Result<std::uint64_t> enqueue(Precedence precedence, std::string kind, Bytes body);
+  // Same, pipelined: `then` gets the id on the line's thread once the draft is durable.
+  void enqueue(Precedence precedence, std::string kind, Bytes body,
+               std::function<void(Result<std::uint64_t>)> then);
+  // The next `limit` drafts in send order, leaving out those being authored now.
+  Result<std::vector<store::OutboxDraft>> next_drafts(std::size_t limit);
+
+  // --- pipelined writes (see the top of this file) ---
+
+  // Signs the drafts as the next own entries and writes them, removing the drafts from the
+  // outbox in the same commit; Listener::own_durable follows.
+  Result<void> author_drafts_async(const std::vector<store::OutboxDraft>& drafts);
+  // Signs the drafts as the next own entries (no outbox: nothing was waiting) and writes them;
+  // `then` gets the last seq once durable, before Listener::own_durable.
+  Result<void> author_async(std::vector<Draft> drafts,
+                            std::function<void(Result<std::uint64_t>)> then);
+  // Checks the peer's entries exactly as accept_entries does, then writes the new ones with a
+  // receipt for them; Listener::peer_durable hands over the receipt once durable. Returns the
+  // number of new entries; a batch with none gets no receipt (the held one is sent on HELLO, and
+  // one for newer entries is on its way).
+  Result<std::uint64_t> accept_entries_async(const std::vector<SignedEntry>& entries);
+  // Checks the peer's receipt exactly as accept_receipt does, then writes it; receipted_seq
+  // follows once durable.
+  Result<void> accept_receipt_async(const SignedReceipt& receipt);
 
   // Signs the drafts as the next entries of this station's chain and stores them durably in one
   // commit. The returned entries are what to send to the peer.
@@ -72,7 +149,7 @@ class LineRecord {
   Result<SignedReceipt> receipt_for_peer_head();
 
   // The sequence number of this station's chain that the peer's receipts cover, as far as this
-  // station has stored them.
+  // station has stored them (durably).
   std::uint64_t receipted_seq() const { return receipted_seq_; }
 
   // Signs and stores a checkpoint of both heads.
@@ -84,8 +161,24 @@ class LineRecord {
 
  private:
   LineRecord(store::RecordStore& store, const crypto::SigningKey& key, store::LineParties line,
-             const Clock& clock)
-      : store_(&store), key_(&key), line_(std::move(line)), clock_(&clock) {}
+             const Clock& clock, Post post)
+      : store_(&store),
+        key_(&key),
+        line_(std::move(line)),
+        clock_(&clock),
+        post_(std::move(post)) {}
+
+  Result<void> load();
+  Result<void> check_writable() const;
+  // Wraps what to do on the line's thread when a pipelined write ends into the store's callback.
+  store::WriteDone when_written(std::function<void(Result<void>)> on_line_thread);
+  Result<std::optional<SignedEntry>> entry_at(const record::PublicKey& author, std::uint64_t seq);
+  Result<std::vector<SignedEntry>> sign_batch(std::vector<Draft> drafts, record::ChainHead& head);
+  void own_written(const record::ChainHead& head);
+  void peer_written(const record::ChainHead& head, const SignedReceipt& receipt);
+  Result<std::vector<SignedEntry>> check_batch(const std::vector<SignedEntry>& entries,
+                                               record::ChainHead& head);
+  Result<void> check_peer_receipt(const SignedReceipt& receipt);
 
   Result<std::vector<record::Hash>> hashes_for_position(const record::PublicKey& author,
                                                         std::uint64_t head_seq, std::uint64_t seq);
@@ -102,8 +195,23 @@ class LineRecord {
   const crypto::SigningKey* key_;
   store::LineParties line_;
   const Clock* clock_;
+  Post post_;
+  RecordListener listener_;
+  // Pending completions check this, so that one arriving after the record is gone does nothing.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   record::ChainHead own_;
   record::ChainHead peer_;
+  record::ChainHead own_durable_;
+  record::ChainHead peer_durable_;
+  // Own entries not yet covered by a receipt (being written, or written and maybe not yet sent),
+  // and peer entries being written: what the store cannot be asked for yet, or need not be.
+  std::map<std::uint64_t, SignedEntry> own_recent_;
+  std::map<std::uint64_t, SignedEntry> peer_writing_;
+  std::set<std::uint64_t> drafts_authoring_;  // drafts whose entries are being written
+  std::array<std::uint64_t, 4> outbox_{};
+  std::size_t in_flight_ = 0;
+  bool failed_ = false;
+  std::optional<Error> failure_;
   std::optional<SignedReceipt> last_issued_;  // the latest receipt this station signed
   record::ChainPosition checked_cross_;       // a position of our chain a cross-link matched
   std::uint64_t receipted_seq_ = 0;

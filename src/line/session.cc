@@ -51,8 +51,13 @@ Result<void> Session::start() {
   link::Hello hello;
   hello.line = record_.line().id;
   hello.sender = record_.line().local;
-  hello.sender_chain = record_.own_head().position;
-  hello.receiver_chain = record_.peer_head().position;
+  // What is durable: a write still in flight might yet fail.
+  hello.sender_chain = record_.own_durable().position;
+  hello.receiver_chain = record_.peer_durable().position;
+  if (record_.failed()) {
+    return make_error(Errc::kIo, "line " + record_.line().name +
+                                     ": its record is being reloaded after a failed write");
+  }
   return send(hello);
 }
 
@@ -132,12 +137,11 @@ Result<void> Session::check_chain_at(const record::PublicKey& author,
   if (claimed.seq == 0 || claimed.seq > head.position.seq) {
     return success();
   }
-  HOTLINE_ASSIGN(auto held, store_.read_entries(record_.line().id, author, claimed.seq, 1));
+  HOTLINE_ASSIGN(auto held, record_.read_chain(author, claimed.seq, 1));
   if (held.empty() || held.front().hash != claimed.hash) {
-    return divergence(std::string(what) + (ours ? " names our seq " : " names its seq ") +
-                      seq_text(claimed.seq) +
-                      (ours ? " with a hash we never signed"
-                            : " with a hash other than the entry we hold"));
+    return divergence(
+        std::string(what) + (ours ? " names our seq " : " names its seq ") + seq_text(claimed.seq) +
+        (ours ? " with a hash we never signed" : " with a hash other than the entry we hold"));
   }
   return success();
 }
@@ -227,22 +231,34 @@ Result<void> Session::on_entries(const link::Entries& message) {
   if (author != line.peer) {
     return make_error(Errc::kBrokenChain, "entries signed by neither party of the line");
   }
-  const std::uint64_t before = record_.peer_head().position.seq;
-  auto receipt = record_.accept_entries(entries);
-  if (!receipt.ok()) {
-    if (receipt.error().code == Errc::kConflict) {
+  auto added = record_.accept_entries_async(entries);
+  if (!added.ok()) {
+    if (added.error().code == Errc::kConflict) {
       ++counters_.alarms;
       if (events_.alarm) {
-        events_.alarm(receipt.error().message);
+        events_.alarm(added.error().message);
       }
     }
-    return receipt.error();
+    return added.error();
   }
-  const std::uint64_t added = record_.peer_head().position.seq - before;
-  counters_.entries_received += added;
-  counters_.duplicates_dropped += entries.size() - added;
-  ++counters_.receipts_sent;
-  return send(link::Receipt{receipt.value().signed_bytes});
+  // The receipt goes out once the entries are durable (send_receipt, from the LineLink).
+  counters_.entries_received += added.value();
+  counters_.duplicates_dropped += entries.size() - added.value();
+  return success();
+}
+
+void Session::send_receipt(const SignedReceipt& receipt) {
+  if (state_ == SessionState::kAwaitingHello || state_ == SessionState::kClosed) {
+    return;  // HELLO's answer carries the receipt for what is durable by then
+  }
+  if (send(link::Receipt{receipt.signed_bytes}).ok()) {
+    ++counters_.receipts_sent;
+  }
+}
+
+bool Session::can_author_now() const {
+  return state_ == SessionState::kOpen && !peer_recovering_ &&
+         record_.own_head().position.seq - peer_holds_ < kInFlightWindow;
 }
 
 Result<void> Session::on_receipt(const link::Receipt& message) {
@@ -262,7 +278,7 @@ Result<void> Session::on_receipt(const link::Receipt& message) {
     deferred_receipt_ = std::move(receipt);
     return success();
   }
-  HOTLINE_TRY(record_.accept_receipt(receipt));
+  HOTLINE_TRY(record_.accept_receipt_async(receipt));
   ++counters_.receipts_received;
   peer_holds_ = std::max(peer_holds_, receipt.fields.held.seq);
   return state_ == SessionState::kOpen ? pump() : success();
@@ -317,10 +333,10 @@ Result<std::uint64_t> Session::stream_chain(const record::PublicKey& author, std
   std::uint64_t queued = 0;
   while (next <= last && transport_.queued_bytes() < kMaxQueuedBytes) {
     const std::size_t count = std::min<std::uint64_t>(last - next + 1, link::kMaxEntriesPerFrame);
-    HOTLINE_ASSIGN(auto entries, store_.read_entries(record_.line().id, author, next, count));
+    HOTLINE_ASSIGN(auto entries, record_.read_chain(author, next, count));
     if (entries.empty()) {
-      return make_error(Errc::kInternal, "entry " + seq_text(next) +
-                                             " below the head is missing from the store");
+      return make_error(Errc::kInternal,
+                        "entry " + seq_text(next) + " below the head is missing from the store");
     }
     link::EntriesBatch batch;
     for (const SignedEntry& entry : entries) {
@@ -347,27 +363,32 @@ Result<void> Session::answer_resend() {
   return success();
 }
 
-// Entries already signed that the peer lacks: after a reconnect, those it never stored.
+// Own entries that are durable and not yet sent on this connection: those just authored, and after
+// a reconnect those the peer never stored.
 Result<void> Session::send_own_entries() {
+  const std::uint64_t from = next_to_send_;
   HOTLINE_ASSIGN(std::uint64_t sent, stream_chain(record_.line().local, next_to_send_,
-                                                  record_.own_head().position.seq));
+                                                  record_.own_durable().position.seq));
   counters_.entries_sent += sent;
-  counters_.entries_resent += sent;
+  if (from <= counters_.highest_seq_sent) {
+    counters_.entries_resent += std::min(counters_.highest_seq_sent - from + 1, sent);
+  }
+  counters_.highest_seq_sent = std::max(counters_.highest_seq_sent, next_to_send_ - 1);
   return success();
 }
 
+// Signs drafts while the in-flight window has room. They are sent once durable (send_own_entries,
+// when the LineLink hears so); meanwhile the next batch can be signed.
 Result<void> Session::author_new_entries() {
-  const store::LineParties& line = record_.line();
-  while (next_to_send_ > record_.own_head().position.seq &&
-         transport_.queued_bytes() < kMaxQueuedBytes) {
+  while (transport_.queued_bytes() < kMaxQueuedBytes) {
     const std::uint64_t in_flight = record_.own_head().position.seq - peer_holds_;
     std::size_t room = 0;
     if (in_flight < kInFlightWindow) {
       room = std::min<std::uint64_t>(kInFlightWindow - in_flight, kAuthorBatch);
     } else if (in_flight < kInFlightWindow + kFlashBeyondWindow) {
       // A FLASH draft does not wait for the window to drain: it is signed at once and goes out
-      // in a frame of its own, right behind what is already in flight.
-      HOTLINE_ASSIGN(auto next, store_.next_drafts(line.id, 1));
+      // right behind what is already in flight.
+      HOTLINE_ASSIGN(auto next, record_.next_drafts(1));
       if (next.empty() || next.front().precedence != Precedence::kFlash) {
         break;
       }
@@ -375,24 +396,11 @@ Result<void> Session::author_new_entries() {
     } else {
       break;
     }
-    HOTLINE_ASSIGN(auto drafts, store_.next_drafts(line.id, room));
+    HOTLINE_ASSIGN(auto drafts, record_.next_drafts(room));
     if (drafts.empty()) {
       break;
     }
-    HOTLINE_ASSIGN(auto entries, record_.author_drafts(drafts));
-    link::EntriesBatch batch;
-    for (const SignedEntry& entry : entries) {
-      if (!batch.try_add(entry.signed_bytes)) {
-        counters_.entries_sent += batch.size();
-        HOTLINE_TRY(send(batch.take()));
-        batch.try_add(entry.signed_bytes);
-      }
-    }
-    if (!batch.empty()) {
-      counters_.entries_sent += batch.size();
-      HOTLINE_TRY(send(batch.take()));
-    }
-    next_to_send_ = record_.own_head().position.seq + 1;
+    HOTLINE_TRY(record_.author_drafts_async(drafts));
   }
   return success();
 }

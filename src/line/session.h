@@ -51,6 +51,7 @@ class SessionTransport {
 struct LineCounters {
   std::uint64_t entries_sent = 0;        // own entries written to a connection (resends included)
   std::uint64_t entries_resent = 0;      // of which resent after a reconnect
+  std::uint64_t highest_seq_sent = 0;    // the highest own seq ever sent (to tell resends)
   std::uint64_t entries_received = 0;    // peer entries newly stored
   std::uint64_t duplicates_dropped = 0;  // peer entries received again and already held
   std::uint64_t entries_recovered = 0;   // own entries recovered from the peer
@@ -92,6 +93,12 @@ class Session {
   // the in-flight window has room. Call when drafts were queued or the transport drained.
   [[nodiscard]] Result<void> pump();
 
+  // Queues a receipt the LineRecord reports durable (RecordListener::peer_durable).
+  void send_receipt(const SignedReceipt& receipt);
+  // Whether a message could be signed right now without waiting in the outbox: the line is open,
+  // the peer is not recovering, and the in-flight window has room.
+  bool can_author_now() const;
+
   // Queues a HEARTBEAT stamped `now` (µs since the epoch).
   [[nodiscard]] Result<void> send_heartbeat(Micros now);
   // Signs, stores and queues a checkpoint of both heads (only once open).
@@ -105,8 +112,8 @@ class Session {
  private:
   Result<void> send(const link::Message& message);
   Result<void> on_hello(const link::Hello& hello);
-  Result<void> check_chain_at(const record::PublicKey& author,
-                              const record::ChainPosition& claimed, const char* what);
+  Result<void> check_chain_at(const record::PublicKey& author, const record::ChainPosition& claimed,
+                              const char* what);
   Result<void> on_entries(const link::Entries& message);
   Result<void> on_receipt(const link::Receipt& message);
   Result<void> on_checkpoint(const link::Checkpoint& message);

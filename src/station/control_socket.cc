@@ -178,12 +178,13 @@ Result<FileIdentity> listen_owner_only(LocalProtocol::acceptor& acceptor, const 
 // --- The server -----------------------------------------------------------------------------
 
 struct ControlServerState {
-  ControlServerState(asio::io_context& io, std::string socket_path, ControlHandler request_handler)
+  ControlServerState(asio::io_context& io, std::string socket_path,
+                     AsyncControlHandler request_handler)
       : acceptor(io), path(std::move(socket_path)), handler(std::move(request_handler)) {}
 
   LocalProtocol::acceptor acceptor;
   const std::string path;
-  const ControlHandler handler;
+  const AsyncControlHandler handler;
   FileIdentity socket_file;  // the file this server created; stop() removes it
   bool stopped = false;
   std::uint64_t next_connection_id = 0;
@@ -222,16 +223,33 @@ std::optional<ControlResponse> rejection_for(const ErrorCode& ec) {
   return std::nullopt;
 }
 
-ControlResponse answer(const ControlHandler& handler, http::request<http::string_body> message) {
+// Runs the handler and waits, without blocking the io thread, until it responds. (A timer that
+// never expires is the signal: `respond` cancels it.)
+asio::awaitable<ControlResponse> answer(std::shared_ptr<ControlServerState> state,
+                                        http::request<http::string_body> message) {
   ControlRequest request{std::string(message.method_string()), std::string(message.target()),
                          std::move(message.body())};
+  auto answered = std::make_shared<asio::steady_timer>(state->acceptor.get_executor(),
+                                                       asio::steady_timer::time_point::max());
+  auto response = std::make_shared<std::optional<ControlResponse>>();
+  ControlResponder respond = [answered, response](ControlResponse r) {
+    if (!response->has_value()) {
+      *response = std::move(r);
+      answered->cancel();
+    }
+  };
   try {
-    return handler(request);
+    state->handler(request, respond);
   } catch (const std::exception& e) {
-    return json_error(500, std::string("internal error: ") + e.what());
+    respond(json_error(500, std::string("internal error: ") + e.what()));
   } catch (...) {
-    return json_error(500, "internal error");
+    respond(json_error(500, "internal error"));
   }
+  while (!response->has_value()) {
+    ErrorCode ignored;
+    co_await answered->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  co_return std::move(**response);
 }
 
 http::response<http::string_body> to_http(ControlResponse response, unsigned version,
@@ -274,7 +292,7 @@ asio::awaitable<bool> serve_one_request(std::shared_ptr<ControlServerState> stat
   } else {
     version = parser.get().version();
     keep_alive = parser.get().keep_alive();
-    response = answer(state->handler, parser.release());
+    response = co_await answer(state, parser.release());
   }
   // The handler may have stopped the server, which closed this connection.
   if (!response || state->stopped) {
@@ -331,6 +349,19 @@ asio::awaitable<void> accept_connections(std::shared_ptr<ControlServerState> sta
 Result<std::unique_ptr<ControlServer>> ControlServer::start(asio::io_context& io,
                                                             const std::string& path,
                                                             ControlHandler handler) {
+  if (!handler) {
+    return make_error(Errc::kInvalidArgument, "the control socket needs a request handler");
+  }
+  return start(
+      io, path,
+      [handler = std::move(handler)](const ControlRequest& request, ControlResponder respond) {
+        respond(handler(request));
+      });
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::start(asio::io_context& io,
+                                                            const std::string& path,
+                                                            AsyncControlHandler handler) {
   if (!handler) {
     return make_error(Errc::kInvalidArgument, "the control socket needs a request handler");
   }

@@ -46,6 +46,10 @@ struct ControlResponse {
 
 // Called once per request; returns the response to send. It may throw (answered as 500).
 using ControlHandler = std::function<ControlResponse(const ControlRequest&)>;
+// Called once per request, on the io thread; answers later, by calling `respond` exactly once on
+// the io thread (e.g. once a write is durable). It may throw instead (answered as 500).
+using ControlResponder = std::function<void(ControlResponse)>;
+using AsyncControlHandler = std::function<void(const ControlRequest&, ControlResponder respond)>;
 
 // The server's state, shared with its coroutines (defined in control_socket.cc).
 struct ControlServerState;
@@ -63,6 +67,10 @@ class ControlServer {
   [[nodiscard]] static Result<std::unique_ptr<ControlServer>> start(link::asio::io_context& io,
                                                                     const std::string& path,
                                                                     ControlHandler handler);
+  // Same, with a handler that answers when it is ready; the connection waits for it meanwhile.
+  [[nodiscard]] static Result<std::unique_ptr<ControlServer>> start(link::asio::io_context& io,
+                                                                    const std::string& path,
+                                                                    AsyncControlHandler handler);
 
   // Stops, as stop() does.
   ~ControlServer();

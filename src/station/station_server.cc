@@ -93,10 +93,11 @@ class Station {
 
   Result<void> run() {
     HOTLINE_TRY(start_listener());
-    HOTLINE_ASSIGN(control_, ControlServer::start(io_, control_socket_path(paths_.dir),
-                                                  [this](const ControlRequest& request) {
-                                                    return handle(request);
-                                                  }));
+    HOTLINE_ASSIGN(control_, ControlServer::start(
+                                 io_, control_socket_path(paths_.dir),
+                                 [this](const ControlRequest& request, ControlResponder respond) {
+                                   handle(request, std::move(respond));
+                                 }));
     asio::signal_set signals(io_, SIGINT, SIGTERM);
     signals.async_wait([this](boost::system::error_code ec, int signal) {
       if (!ec) {
@@ -140,7 +141,10 @@ class Station {
                         paths_.config() + ": line " + config.name +
                             " has the same peer station as another line; one line per peer");
     }
-    HOTLINE_ASSIGN(auto record, line::LineRecord::open(*store_, *key_, parties, clock_));
+    HOTLINE_ASSIGN(auto record, line::LineRecord::open(*store_, *key_, parties, clock_,
+                                                       [this](std::function<void()> fn) {
+                                                         asio::post(io_, std::move(fn));
+                                                       }));
     const std::string name = config.name;
     HOTLINE_ASSIGN(auto tls,
                    link::make_tls_context(
@@ -258,70 +262,93 @@ class Station {
     }
   }
 
-  ControlResponse handle(const ControlRequest& request) {
+  void handle(const ControlRequest& request, ControlResponder respond) {
     try {
       std::string path = request.target.substr(0, request.target.find('?'));
       if (path == "/v1/status" && request.method == "GET") {
-        return status();
+        respond(status());
+        return;
       }
       const std::string prefix = "/v1/lines/";
       const std::string suffix = "/messages";
       if (path.starts_with(prefix) && path.ends_with(suffix) &&
           path.size() > prefix.size() + suffix.size()) {
         if (request.method != "POST") {
-          return error_response(405, "use POST to send a message");
+          respond(error_response(405, "use POST to send a message"));
+          return;
         }
-        return send_message(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()),
-                            request.body);
+        send_message(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()),
+                     request.body, std::move(respond));
+        return;
       }
-      return error_response(404, "no such endpoint: " + request.method + " " + path);
+      respond(error_response(404, "no such endpoint: " + request.method + " " + path));
     } catch (const std::exception& e) {
-      return error_response(500, e.what());
+      respond(error_response(500, e.what()));
     }
   }
 
-  ControlResponse send_message(const std::string& line_name, const std::string& body) {
-    auto name_it = line_names_.find(line_name);
-    if (name_it == line_names_.end()) {
-      return error_response(404, "no line named '" + line_name + "'");
+  // Answers 201 once the message is durable: authored at once, or queued in the outbox.
+  void send_message(const std::string& line_name, const std::string& body,
+                    ControlResponder respond) {
+    auto refused = check_message(line_name, body);
+    if (!refused.ok()) {
+      respond(error_response(http_status_for(refused.error().code), refused.error().message));
+      return;
+    }
+    const auto [precedence, text] = refused.value();
+    line::LineLink& link = *links_.at(line_names_.at(line_name));
+    link.send(precedence, "message", message_body(text, precedence),
+              [line_name, precedence, respond](Result<line::LineLink::Sent> sent) {
+                if (!sent.ok()) {
+                  respond(error_response(http_status_for(sent.error().code), sent.error().message));
+                  return;
+                }
+                json answer = {{"line", line_name},
+                               {"precedence", std::string(precedence_name(precedence))}};
+                if (sent->authored) {
+                  answer["status"] = "authored";
+                  answer["seq"] = sent->seq;
+                } else {
+                  answer["status"] = "queued";
+                  answer["draft"] = sent->draft;
+                }
+                respond(json_response(201, answer));
+              });
+  }
+
+  // The message's precedence and text, or why the request is refused.
+  Result<std::pair<Precedence, std::string>> check_message(const std::string& line_name,
+                                                           const std::string& body) {
+    if (line_names_.find(line_name) == line_names_.end()) {
+      return make_error(Errc::kNotFound, "no line named '" + line_name + "'");
     }
     json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (!request.is_object()) {
-      return error_response(400, "the body must be a JSON object {\"precedence\", \"text\"}");
+      return make_error(Errc::kInvalidArgument,
+                        "the body must be a JSON object {\"precedence\", \"text\"}");
     }
     if (!request.contains("text") || !request["text"].is_string() ||
         request["text"].get<std::string>().empty()) {
-      return error_response(400, "field 'text' must be a non-empty string");
+      return make_error(Errc::kInvalidArgument, "field 'text' must be a non-empty string");
     }
-    const std::string text = request["text"].get<std::string>();
+    std::string text = request["text"].get<std::string>();
     if (text.size() > kMaxMessageText) {
-      return error_response(
-          400, "field 'text' is longer than " + std::to_string(kMaxMessageText) + " bytes");
+      return make_error(Errc::kInvalidArgument, "field 'text' is longer than " +
+                                                    std::to_string(kMaxMessageText) + " bytes");
     }
     Precedence precedence = Precedence::kRoutine;
     if (request.contains("precedence")) {
       if (!request["precedence"].is_string()) {
-        return error_response(400, "field 'precedence' must be a string");
+        return make_error(Errc::kInvalidArgument, "field 'precedence' must be a string");
       }
       auto parsed = parse_precedence(request["precedence"].get<std::string>());
       if (!parsed) {
-        return error_response(400,
-                              "field 'precedence' must be FLASH, IMMEDIATE, PRIORITY or "
-                              "ROUTINE");
+        return make_error(Errc::kInvalidArgument,
+                          "field 'precedence' must be FLASH, IMMEDIATE, PRIORITY or ROUTINE");
       }
       precedence = *parsed;
     }
-    line::LineLink& link = *links_.at(name_it->second);
-    auto id = store_->enqueue_draft(link.parties().id, precedence, "message",
-                                    message_body(text, precedence));
-    if (!id.ok()) {
-      return error_response(http_status_for(id.error().code), id.error().message);
-    }
-    link.outbox_changed();
-    return json_response(201, {{"line", line_name},
-                               {"draft", id.value()},
-                               {"precedence", std::string(precedence_name(precedence))},
-                               {"status", "queued"}});
+    return std::pair<Precedence, std::string>(precedence, std::move(text));
   }
 
   ControlResponse status() {
@@ -329,9 +356,8 @@ class Station {
     for (const auto& [peer, link] : links_) {
       line::LineStatus s = link->status();
       json outbox = json::object();
-      for (int p = 0; p < 4; ++p) {
-        auto n = store_->count_drafts(link->parties().id, static_cast<Precedence>(p));
-        outbox[std::string(precedence_name(static_cast<Precedence>(p)))] = n.ok() ? n.value() : 0;
+      for (std::size_t p = 0; p < s.outbox.size(); ++p) {
+        outbox[std::string(precedence_name(static_cast<Precedence>(p)))] = s.outbox[p];
       }
       json routes = json::array();
       for (const line::RouteStatus& r : s.routes) {

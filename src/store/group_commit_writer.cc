@@ -35,24 +35,42 @@ GroupCommitWriter::~GroupCommitWriter() {
   thread_.join();
 }
 
+void GroupCommitWriter::Pending::finish(Result<void> result) {
+  if (then) {
+    then(std::move(result));
+  } else {
+    done.set_value(std::move(result));
+  }
+}
+
 std::future<Result<void>> GroupCommitWriter::submit(Job job) {
-  Pending pending{std::move(job), {}};
+  Pending pending{std::move(job), {}, {}};
   std::future<Result<void>> done = pending.done.get_future();
+  enqueue(std::move(pending));
+  return done;
+}
+
+void GroupCommitWriter::submit(Job job, Done done) {
+  enqueue(Pending{std::move(job), {}, std::move(done)});
+}
+
+void GroupCommitWriter::enqueue(Pending pending) {
+  std::optional<Error> refused;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {
-      pending.done.set_value(
-          make_error(Errc::kRefused, connection_->path() + ": store is closing"));
-      return done;
+      refused = make_error(Errc::kRefused, connection_->path() + ": store is closing");
+    } else if (unknown_outcome_) {
+      refused = *unknown_outcome_;
+    } else {
+      queue_.push_back(std::move(pending));
     }
-    if (unknown_outcome_) {
-      pending.done.set_value(*unknown_outcome_);
-      return done;
-    }
-    queue_.push_back(std::move(pending));
+  }
+  if (refused) {
+    pending.finish(std::move(*refused));  // outside the lock: `then` may take its own
+    return;
   }
   wake_.notify_one();
-  return done;
 }
 
 void GroupCommitWriter::run() {
@@ -80,9 +98,9 @@ void GroupCommitWriter::apply_batch(std::vector<Pending>& batch) {
   // how its write ended.
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (refused[i]) {
-      batch[i].done.set_value(std::move(*refused[i]));
+      batch[i].finish(std::move(*refused[i]));
     } else {
-      batch[i].done.set_value(committed);
+      batch[i].finish(committed);
     }
   }
 }
@@ -140,7 +158,7 @@ void GroupCommitWriter::stop_after_unknown_outcome(const Error& cause) {
                      "; the outcome of that commit is unknown, so this store accepts no more "
                      "writes until it is reopened (restart the station)");
   for (Pending& pending : queue_) {
-    pending.done.set_value(*unknown_outcome_);
+    pending.finish(*unknown_outcome_);
   }
   queue_.clear();
 }

@@ -45,8 +45,17 @@ class GroupCommitWriter {
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
+  // Runs on the writer thread once the job's batch is committed (or failed). It must be quick
+  // and must not call the store: hand the result to another thread (e.g. post it to an
+  // io_context).
+  using Done = std::function<void(Result<void>)>;
+
   // Queues `job`; the future resolves once its batch is committed (or failed).
   std::future<Result<void>> submit(Job job);
+  // Same, but calls `done` instead of resolving a future, so that a caller need not block; `done`
+  // is called exactly once, in submission order with the other jobs' (possibly before this
+  // returns, when the store refuses the job at once).
+  void submit(Job job, Done done);
 
   // Transactions committed so far; with group commit, fewer than the jobs submitted.
   std::uint64_t commits() const { return commits_.load(); }
@@ -55,8 +64,11 @@ class GroupCommitWriter {
   void stop_after_unknown_outcome(const Error& cause);
   struct Pending {
     Job job;
-    std::promise<Result<void>> done;
+    std::promise<Result<void>> done;  // unused when `then` is set
+    Done then;
+    void finish(Result<void> result);
   };
+  void enqueue(Pending pending);
 
   void run();
   void apply_batch(std::vector<Pending>& batch);

@@ -26,6 +26,7 @@
 //   from another process that opened the same database read-only.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -87,6 +88,13 @@ struct OutboxDraft {
   bool operator==(const OutboxDraft&) const = default;
 };
 
+// How a write that does not block its caller reports its end. It runs on the store's writer thread
+// once the write is durable (or failed), in submission order with every other write; it must be
+// quick and must not call the store: hand the result to the caller's own thread (e.g. post it to
+// an io_context). It may also run before the submitting call returns, when the store refuses the
+// write at once.
+using WriteDone = std::function<void(Result<void>)>;
+
 class RecordStore {
  public:
   virtual ~RecordStore() = default;
@@ -105,6 +113,8 @@ class RecordStore {
   // Same, without waiting: the future resolves when the batch is durable (or failed). Batches
   // submitted from one thread are applied in submission order.
   virtual std::future<Result<void>> append_entries_async(std::vector<SignedEntry> entries) = 0;
+  // Same, reporting through `done` (see WriteDone).
+  virtual void append_entries_then(std::vector<SignedEntry> entries, WriteDone done) = 0;
 
   // Entries of one chain with seq in [from_seq, from_seq + limit), ascending.
   [[nodiscard]] virtual Result<std::vector<SignedEntry>> read_entries(const LineId& line,
@@ -120,6 +130,10 @@ class RecordStore {
   // the entries it covers (and a receiving station pays one fsync per batch, not two).
   [[nodiscard]] virtual Result<void> append_entries_with_receipt(std::vector<SignedEntry> entries,
                                                                  const SignedReceipt& receipt) = 0;
+  // The same two writes, reporting through `done` (see WriteDone) instead of blocking.
+  virtual void add_receipt_then(SignedReceipt receipt, WriteDone done) = 0;
+  virtual void append_entries_with_receipt_then(std::vector<SignedEntry> entries,
+                                                SignedReceipt receipt, WriteDone done) = 0;
   [[nodiscard]] virtual Result<std::vector<SignedReceipt>> receipts(const LineId& line) = 0;
   [[nodiscard]] virtual Result<void> add_checkpoint(const SignedCheckpoint& checkpoint) = 0;
   [[nodiscard]] virtual Result<std::vector<SignedCheckpoint>> checkpoints(const LineId& line) = 0;
@@ -135,6 +149,9 @@ class RecordStore {
   [[nodiscard]] virtual Result<std::uint64_t> enqueue_draft(const LineId& line,
                                                             Precedence precedence, std::string kind,
                                                             Bytes body) = 0;
+  // Same, reporting the id (or the error) through `done`, on the terms of WriteDone.
+  virtual void enqueue_draft_then(const LineId& line, Precedence precedence, std::string kind,
+                                  Bytes body, std::function<void(Result<std::uint64_t>)> done) = 0;
 
   // Up to `limit` drafts of `line` in send order: precedence (FLASH first), then id (oldest
   // first). kNotFound for an unknown line.
@@ -157,6 +174,10 @@ class RecordStore {
   // Same, without waiting, ordered with append_entries_async (see there).
   virtual std::future<Result<void>> append_entries_from_drafts_async(
       std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids) = 0;
+  // Same, reporting through `done` (see WriteDone).
+  virtual void append_entries_from_drafts_then(std::vector<SignedEntry> entries,
+                                               std::vector<std::uint64_t> draft_ids,
+                                               WriteDone done) = 0;
 
   // How many drafts of `line` are queued at `precedence`, or at all precedences when nullopt.
   // kNotFound for an unknown line.

@@ -129,14 +129,50 @@ std::uint64_t SqliteRecordStore::commits() const {
   return writer_ != nullptr ? writer_->commits() : 0;
 }
 
-std::future<Result<void>> SqliteRecordStore::submit(
-    std::function<Result<void>(Connection&, Micros now)> job) {
+std::future<Result<void>> SqliteRecordStore::submit(Job job) {
   if (writer_ == nullptr) {
     return ready(make_error(Errc::kRefused, path_ + ": the store was opened read-only"));
   }
   return writer_->submit(
       [clock = clock_, job = std::move(job)](Connection& db) { return job(db, clock->now()); });
 }
+
+void SqliteRecordStore::submit(Job job, WriteDone done) {
+  if (writer_ == nullptr) {
+    done(make_error(Errc::kRefused, path_ + ": the store was opened read-only"));
+    return;
+  }
+  writer_->submit(
+      [clock = clock_, job = std::move(job)](Connection& db) { return job(db, clock->now()); },
+      std::move(done));
+}
+
+namespace {
+
+SqliteRecordStore::Job append_job(std::vector<SignedEntry> entries) {
+  return [entries = std::move(entries)](Connection& db, Micros now) {
+    return append_in_order(db, entries, now);
+  };
+}
+
+SqliteRecordStore::Job receipt_job(SignedReceipt receipt) {
+  return [receipt = std::move(receipt)](Connection& db, Micros now) -> Result<void> {
+    HOTLINE_TRY(tables::require_line(db, receipt.fields.line));
+    return tables::insert_receipt(db, receipt, now);
+  };
+}
+
+SqliteRecordStore::Job entries_with_receipt_job(std::vector<SignedEntry> entries,
+                                                SignedReceipt receipt) {
+  return [entries = std::move(entries), receipt = std::move(receipt)](Connection& db,
+                                                                      Micros now) -> Result<void> {
+    HOTLINE_TRY(append_in_order(db, entries, now));
+    HOTLINE_TRY(tables::require_line(db, receipt.fields.line));
+    return tables::insert_receipt(db, receipt, now);
+  };
+}
+
+}  // namespace
 
 // --- writes -------------------------------------------------------------------------------------
 
@@ -153,13 +189,21 @@ std::future<Result<void>> SqliteRecordStore::append_entries_async(
   if (entries.empty()) {
     return ready(success());
   }
-  return submit([entries = std::move(entries)](Connection& db, Micros now) {
-    return append_in_order(db, entries, now);
-  });
+  return submit(append_job(std::move(entries)));
 }
 
-Result<std::uint64_t> SqliteRecordStore::enqueue_draft(const LineId& line, Precedence precedence,
-                                                       std::string kind, Bytes body) {
+void SqliteRecordStore::append_entries_then(std::vector<SignedEntry> entries, WriteDone done) {
+  if (entries.empty()) {
+    done(success());
+    return;
+  }
+  submit(append_job(std::move(entries)), std::move(done));
+}
+
+Result<SqliteRecordStore::Job> SqliteRecordStore::enqueue_job(const LineId& line,
+                                                              Precedence precedence,
+                                                              std::string kind, Bytes body,
+                                                              std::shared_ptr<std::uint64_t> id) {
   if (auto valid = record::validate_entry_kind(kind); !valid.ok()) {
     // Refused now: a bad kind found only when the link signs the draft would block the queue.
     return make_error(Errc::kInvalidArgument, path_ + ": " + valid.error().message);
@@ -175,14 +219,50 @@ Result<std::uint64_t> SqliteRecordStore::enqueue_draft(const LineId& line, Prece
                     .queued_at = 0,
                     .kind = std::move(kind),
                     .body = std::move(body)};
-  // Written on the writer thread; read only after the future says the write is durable.
+  // `id` is written on the writer thread and read only once the write is reported durable.
+  return Job([draft = std::move(draft), id](Connection& db, Micros now) -> Result<void> {
+    HOTLINE_TRY(tables::require_line(db, draft.line));
+    HOTLINE_ASSIGN(*id, outbox::insert_draft(db, draft, now));
+    return success();
+  });
+}
+
+Result<std::uint64_t> SqliteRecordStore::enqueue_draft(const LineId& line, Precedence precedence,
+                                                       std::string kind, Bytes body) {
   auto id = std::make_shared<std::uint64_t>(0);
-  HOTLINE_TRY(submit([draft = std::move(draft), id](Connection& db, Micros now) -> Result<void> {
-                HOTLINE_TRY(tables::require_line(db, draft.line));
-                HOTLINE_ASSIGN(*id, outbox::insert_draft(db, draft, now));
-                return success();
-              }).get());
+  HOTLINE_ASSIGN(Job job, enqueue_job(line, precedence, std::move(kind), std::move(body), id));
+  HOTLINE_TRY(submit(std::move(job)).get());
   return *id;
+}
+
+void SqliteRecordStore::enqueue_draft_then(const LineId& line, Precedence precedence,
+                                           std::string kind, Bytes body,
+                                           std::function<void(Result<std::uint64_t>)> done) {
+  auto id = std::make_shared<std::uint64_t>(0);
+  auto job = enqueue_job(line, precedence, std::move(kind), std::move(body), id);
+  if (!job.ok()) {
+    done(job.error());
+    return;
+  }
+  submit(std::move(job).value(), [id, done = std::move(done)](Result<void> written) {
+    if (!written.ok()) {
+      done(written.error());
+    } else {
+      done(*id);
+    }
+  });
+}
+
+Result<SqliteRecordStore::Job> SqliteRecordStore::drafts_job(std::vector<SignedEntry> entries,
+                                                             std::vector<std::uint64_t> draft_ids) {
+  if (has_duplicate(draft_ids)) {
+    return make_error(Errc::kInvalidArgument, path_ + ": a draft id is given twice for one append");
+  }
+  return Job([entries = std::move(entries), draft_ids = std::move(draft_ids)](
+                 Connection& db, Micros now) -> Result<void> {
+    HOTLINE_TRY(take_drafts(db, entries, draft_ids));
+    return append_in_order(db, entries, now);
+  });
 }
 
 Result<void> SqliteRecordStore::append_entries_from_drafts(std::vector<SignedEntry> entries,
@@ -192,34 +272,40 @@ Result<void> SqliteRecordStore::append_entries_from_drafts(std::vector<SignedEnt
 
 std::future<Result<void>> SqliteRecordStore::append_entries_from_drafts_async(
     std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids) {
-  if (has_duplicate(draft_ids)) {
-    return ready(
-        make_error(Errc::kInvalidArgument, path_ + ": a draft id is given twice for one append"));
+  auto job = drafts_job(std::move(entries), std::move(draft_ids));
+  if (!job.ok()) {
+    return ready(job.error());
   }
-  return submit([entries = std::move(entries), draft_ids = std::move(draft_ids)](
-                    Connection& db, Micros now) -> Result<void> {
-    HOTLINE_TRY(take_drafts(db, entries, draft_ids));
-    return append_in_order(db, entries, now);
-  });
+  return submit(std::move(job).value());
+}
+
+void SqliteRecordStore::append_entries_from_drafts_then(std::vector<SignedEntry> entries,
+                                                        std::vector<std::uint64_t> draft_ids,
+                                                        WriteDone done) {
+  auto job = drafts_job(std::move(entries), std::move(draft_ids));
+  if (!job.ok()) {
+    done(job.error());
+    return;
+  }
+  submit(std::move(job).value(), std::move(done));
 }
 
 Result<void> SqliteRecordStore::add_receipt(const SignedReceipt& receipt) {
-  return submit([receipt](Connection& db, Micros now) -> Result<void> {
-           HOTLINE_TRY(tables::require_line(db, receipt.fields.line));
-           return tables::insert_receipt(db, receipt, now);
-         })
-      .get();
+  return submit(receipt_job(receipt)).get();
+}
+
+void SqliteRecordStore::add_receipt_then(SignedReceipt receipt, WriteDone done) {
+  submit(receipt_job(std::move(receipt)), std::move(done));
 }
 
 Result<void> SqliteRecordStore::append_entries_with_receipt(std::vector<SignedEntry> entries,
                                                             const SignedReceipt& receipt) {
-  return submit(
-             [entries = std::move(entries), receipt](Connection& db, Micros now) -> Result<void> {
-               HOTLINE_TRY(append_in_order(db, entries, now));
-               HOTLINE_TRY(tables::require_line(db, receipt.fields.line));
-               return tables::insert_receipt(db, receipt, now);
-             })
-      .get();
+  return submit(entries_with_receipt_job(std::move(entries), receipt)).get();
+}
+
+void SqliteRecordStore::append_entries_with_receipt_then(std::vector<SignedEntry> entries,
+                                                         SignedReceipt receipt, WriteDone done) {
+  submit(entries_with_receipt_job(std::move(entries), std::move(receipt)), std::move(done));
 }
 
 Result<void> SqliteRecordStore::add_checkpoint(const SignedCheckpoint& checkpoint) {

@@ -31,6 +31,7 @@ class SqliteRecordStore final : public RecordStore {
   [[nodiscard]] Result<ChainHead> chain_head(const LineId& line, const PublicKey& author) override;
   [[nodiscard]] Result<void> append_entries(std::vector<SignedEntry> entries) override;
   std::future<Result<void>> append_entries_async(std::vector<SignedEntry> entries) override;
+  void append_entries_then(std::vector<SignedEntry> entries, WriteDone done) override;
   [[nodiscard]] Result<std::vector<SignedEntry>> read_entries(const LineId& line,
                                                               const PublicKey& author,
                                                               std::uint64_t from_seq,
@@ -38,6 +39,9 @@ class SqliteRecordStore final : public RecordStore {
   [[nodiscard]] Result<void> add_receipt(const SignedReceipt& receipt) override;
   [[nodiscard]] Result<void> append_entries_with_receipt(std::vector<SignedEntry> entries,
                                                          const SignedReceipt& receipt) override;
+  void add_receipt_then(SignedReceipt receipt, WriteDone done) override;
+  void append_entries_with_receipt_then(std::vector<SignedEntry> entries, SignedReceipt receipt,
+                                        WriteDone done) override;
   [[nodiscard]] Result<std::vector<SignedReceipt>> receipts(const LineId& line) override;
   [[nodiscard]] Result<void> add_checkpoint(const SignedCheckpoint& checkpoint) override;
   [[nodiscard]] Result<std::vector<SignedCheckpoint>> checkpoints(const LineId& line) override;
@@ -46,14 +50,22 @@ class SqliteRecordStore final : public RecordStore {
   [[nodiscard]] Result<std::vector<Evidence>> evidence(const LineId& line) override;
   [[nodiscard]] Result<std::uint64_t> enqueue_draft(const LineId& line, Precedence precedence,
                                                     std::string kind, Bytes body) override;
+  void enqueue_draft_then(const LineId& line, Precedence precedence, std::string kind, Bytes body,
+                          std::function<void(Result<std::uint64_t>)> done) override;
   [[nodiscard]] Result<std::vector<OutboxDraft>> next_drafts(const LineId& line,
                                                              std::size_t limit) override;
   [[nodiscard]] Result<void> append_entries_from_drafts(
       std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids) override;
   std::future<Result<void>> append_entries_from_drafts_async(
       std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids) override;
+  void append_entries_from_drafts_then(std::vector<SignedEntry> entries,
+                                       std::vector<std::uint64_t> draft_ids,
+                                       WriteDone done) override;
   [[nodiscard]] Result<std::size_t> count_drafts(const LineId& line,
                                                  std::optional<Precedence> precedence) override;
+
+  // A write, run on the writer thread with the store's clock reading.
+  using Job = std::function<Result<void>(Connection&, Micros now)>;
 
   // Write transactions committed since open. Tests compare it with the number of writes to see
   // that group commit batched them.
@@ -63,7 +75,12 @@ class SqliteRecordStore final : public RecordStore {
   SqliteRecordStore(std::string path, const Clock* clock);
 
   // Hands `job` to the writer, stamping `now` from the clock when it runs.
-  std::future<Result<void>> submit(std::function<Result<void>(Connection&, Micros now)> job);
+  std::future<Result<void>> submit(Job job);
+  void submit(Job job, WriteDone done);
+  // The checks made before a draft is queued, and the job that queues it (writing its id).
+  Result<Job> enqueue_job(const LineId& line, Precedence precedence, std::string kind, Bytes body,
+                          std::shared_ptr<std::uint64_t> id);
+  Result<Job> drafts_job(std::vector<SignedEntry> entries, std::vector<std::uint64_t> draft_ids);
 
   std::string path_;
   SystemClock system_clock_;

@@ -193,8 +193,8 @@ nlohmann::json StationProcess::line_status(const std::string& line) const {
   throw std::runtime_error(name_ + " has no line " + line);
 }
 
-std::uint64_t StationProcess::send(const std::string& line, const std::string& precedence,
-                                   const std::string& text) const {
+nlohmann::json StationProcess::send(const std::string& line, const std::string& precedence,
+                                    const std::string& text) const {
   nlohmann::json body = {{"precedence", precedence}, {"text", text}};
   auto r = station::control_request(station::control_socket_path(dir_), "POST",
                                     "/v1/lines/" + line + "/messages", body.dump(),
@@ -202,7 +202,7 @@ std::uint64_t StationProcess::send(const std::string& line, const std::string& p
   if (!r.ok() || r->status != 201) {
     throw std::runtime_error(name_ + " send failed: " + (r.ok() ? r->body : r.error().message));
   }
-  return nlohmann::json::parse(r->body)["draft"].get<std::uint64_t>();
+  return nlohmann::json::parse(r->body);
 }
 
 }  // namespace hotline::testing

@@ -55,8 +55,9 @@ class StationProcess {
 
   // Over the control socket. Throws std::runtime_error if the station does not answer 2xx.
   nlohmann::json status() const;
-  std::uint64_t send(const std::string& line, const std::string& precedence,
-                     const std::string& text) const;
+  // Returns the answer: {"status": "authored", "seq"} or {"status": "queued", "draft"}.
+  nlohmann::json send(const std::string& line, const std::string& precedence,
+                      const std::string& text) const;
   // The status of one line.
   nlohmann::json line_status(const std::string& line) const;
 
