@@ -39,16 +39,17 @@ Errc errc_for_status(int status) {
 
 // Sends one request to the station serving from `dir`; the response body as JSON if the status is
 // 2xx, else the station's error. `exit_code` is set for the caller to return.
-std::optional<nlohmann::json> call_station(const std::string& dir, const std::string& method,
-                                           const std::string& target, const std::string& body,
-                                           bool json, int& exit_code) {
+std::optional<nlohmann::json> call_station(
+    const std::string& dir, const std::string& method, const std::string& target,
+    const std::string& body, bool json, int& exit_code,
+    std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
   auto paths = station::open_station_dir(dir);
   if (!paths) {
     exit_code = report_error(paths.error(), json);
     return std::nullopt;
   }
-  auto response =
-      station::control_request(station::control_socket_path(paths->dir), method, target, body);
+  auto response = station::control_request(station::control_socket_path(paths->dir), method, target,
+                                           body, timeout);
   if (!response) {
     exit_code = report_control_failure(response.error(), json);
     return std::nullopt;
@@ -108,31 +109,51 @@ Command add_send_command(CLI::App& app) {
     std::string line;
     std::string precedence = "ROUTINE";
     std::string text;
+    double wait = 0;
     bool json = false;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand(
-      "send", "Queue a message on a line of the running station (durable when this returns)");
+      "send", "Send a message on a line of the running station (durable when this returns)");
   sub->add_option("--dir", flags->dir, "Data directory (default $HOTLINE_DIR or .)");
   sub->add_option("--line", flags->line, "The line's name")->required();
   sub->add_option("--precedence", flags->precedence,
                   "FLASH, IMMEDIATE, PRIORITY or ROUTINE (default ROUTINE)");
   sub->add_option("--text", flags->text, "The message")->required();
+  sub->add_option("--wait", flags->wait,
+                  "Wait up to SECONDS (at most 300) for the peer's signed receipt; exit 3 if it "
+                  "has not come by then (the message stays durable and on its way)")
+      ->check(CLI::Range(0.0, 300.0));
   sub->add_flag("--json", flags->json, "Print one JSON document");
   return {sub, [flags] {
             int exit_code = kExitOk;
             nlohmann::json body = {{"precedence", flags->precedence}, {"text", flags->text}};
+            if (flags->wait > 0) {
+              body["wait"] = flags->wait;
+            }
+            const auto timeout =
+                std::chrono::milliseconds(static_cast<long>(flags->wait * 1000) + 30'000);
             auto answer = call_station(resolve_dir(flags->dir), "POST",
                                        "/v1/lines/" + flags->line + "/messages", body.dump(),
-                                       flags->json, exit_code);
+                                       flags->json, exit_code, timeout);
             if (!answer) {
               return exit_code;
             }
+            const std::string status = (*answer).value("status", "");
+            const bool unconfirmed = flags->wait > 0 && status != "receipted";
             if (flags->json) {
               print_json(*answer);
+            } else if (status == "receipted") {
+              std::cout << "delivered: message on line " << flags->line << " ("
+                        << (*answer)["precedence"].get<std::string>()
+                        << "), stored by the peer, whose signed receipt is stored here\n";
             } else {
               const std::string precedence = (*answer)["precedence"].get<std::string>();
-              if ((*answer).value("status", "") == "authored") {
+              if (unconfirmed) {
+                std::cerr << "no receipt from the peer within " << flags->wait
+                          << " s; the message is stored and is sent as soon as the line is up\n";
+              }
+              if (status == "authored") {
                 std::cout << "sent: entry " << (*answer)["seq"].get<std::uint64_t>() << " on line "
                           << flags->line << " (" << precedence
                           << "), signed and stored; `hotline status` shows when it is receipted\n";
@@ -142,7 +163,7 @@ Command add_send_command(CLI::App& app) {
                           << "); it is sent as soon as the line is up\n";
               }
             }
-            return exit_code;
+            return unconfirmed ? static_cast<int>(kExitUnreachable) : exit_code;
           }};
 }
 

@@ -320,7 +320,62 @@ LineLink::LineLink(asio::io_context& io, store::RecordStore& store, LineRecord r
                         "storage failure: " + error.message);
     }
   };
+  listener.receipted = [this](std::uint64_t seq) {
+    std::vector<std::function<void()>> due;
+    while (!waits_by_seq_.empty() && waits_by_seq_.begin()->first <= seq) {
+      due.push_back(std::move(waits_by_seq_.begin()->second.receipted));
+      waits_by_seq_.erase(waits_by_seq_.begin());
+    }
+    for (auto& call : due) {
+      call();
+    }
+  };
+  listener.drafts_signed = [this](const std::vector<std::pair<std::uint64_t, std::uint64_t>>& as) {
+    for (const auto& [draft, seq] : as) {
+      recently_signed_drafts_.emplace_back(draft, seq);
+      if (recently_signed_drafts_.size() > kRecentlySignedDrafts) {
+        recently_signed_drafts_.pop_front();
+      }
+      auto range = waits_by_draft_.equal_range(draft);
+      for (auto it = range.first; it != range.second; ++it) {
+        waits_by_seq_.emplace(seq, std::move(it->second));
+      }
+      waits_by_draft_.erase(range.first, range.second);
+    }
+  };
   record_.set_listener(std::move(listener));
+}
+
+std::uint64_t LineLink::await_receipt(const Sent& sent, std::function<void()> receipted) {
+  const std::uint64_t token = next_wait_token_++;
+  std::optional<std::uint64_t> seq;
+  if (sent.authored) {
+    seq = sent.seq;
+  } else {
+    // Signed already? (A pump may have picked the draft up as soon as it was stored.)
+    for (const auto& [draft, signed_seq] : recently_signed_drafts_) {
+      if (draft == sent.draft) {
+        seq = signed_seq;
+      }
+    }
+  }
+  if (seq && *seq <= record_.receipted_seq()) {
+    receipted();
+    return token;
+  }
+  ReceiptWait wait{token, std::move(receipted)};
+  if (seq) {
+    waits_by_seq_.emplace(*seq, std::move(wait));
+  } else {
+    waits_by_draft_.emplace(sent.draft, std::move(wait));
+  }
+  return token;
+}
+
+void LineLink::forget_receipt_wait(std::uint64_t token) {
+  for (auto* waits : {&waits_by_seq_, &waits_by_draft_}) {
+    std::erase_if(*waits, [token](const auto& entry) { return entry.second.token == token; });
+  }
 }
 
 LineLink::~LineLink() = default;

@@ -13,7 +13,9 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -108,6 +110,11 @@ class LineLink {
   void send(Precedence precedence, std::string kind, Bytes body,
             std::function<void(Result<Sent>)> done);
 
+  // Calls `receipted` once the peer's durable receipt covers the entry of `sent` (at once if it
+  // already does). Returns a token for forget_receipt_wait, for a caller that stops waiting.
+  std::uint64_t await_receipt(const Sent& sent, std::function<void()> receipted);
+  void forget_receipt_wait(std::uint64_t token);
+
   LineStatus status() const;
 
  private:
@@ -131,6 +138,17 @@ class LineLink {
   std::optional<std::size_t> active_route_;  // index in routes_ when this station dialed it
   std::size_t next_route_ = 0;
   link::asio::steady_timer dialer_wake_;
+  // Who waits for a receipt (await_receipt): by own seq once signed, by draft id before.
+  struct ReceiptWait {
+    std::uint64_t token = 0;
+    std::function<void()> receipted;
+  };
+  std::multimap<std::uint64_t, ReceiptWait> waits_by_seq_;
+  std::multimap<std::uint64_t, ReceiptWait> waits_by_draft_;
+  std::uint64_t next_wait_token_ = 1;
+  // Draft id and seq of the drafts signed last, for a wait registered just after.
+  static constexpr std::size_t kRecentlySignedDrafts = 1024;
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> recently_signed_drafts_;
   bool stopped_ = false;
   bool started_ = false;
 };

@@ -1,6 +1,8 @@
 #include "line/line_record.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace hotline::line {
@@ -24,6 +26,7 @@ Result<void> LineRecord::load() {
   own_recent_.clear();
   peer_writing_.clear();
   drafts_authoring_.clear();
+  forget_upcoming();
   last_issued_.reset();
   receipted_seq_ = 0;
   checked_cross_ = {};
@@ -126,6 +129,7 @@ Result<std::uint64_t> LineRecord::enqueue(Precedence precedence, std::string kin
   HOTLINE_ASSIGN(std::uint64_t id,
                  store_->enqueue_draft(line_.id, precedence, std::move(kind), std::move(body)));
   ++outbox_[static_cast<std::size_t>(precedence)];
+  outbox_grew(precedence);
   return id;
 }
 
@@ -143,6 +147,7 @@ void LineRecord::enqueue(Precedence precedence, std::string kind, Bytes body,
       --outbox_[static_cast<std::size_t>(precedence)];
       then(written.error());
     } else {
+      outbox_grew(precedence);
       then(*id);
     }
   });
@@ -157,14 +162,46 @@ void LineRecord::enqueue(Precedence precedence, std::string kind, Bytes body,
                              });
 }
 
+// Drafts are read ahead, a few hundred at a time, so that a drain does not ask the store for the
+// same first drafts (and those being authored) again for every batch.
 Result<std::vector<store::OutboxDraft>> LineRecord::next_drafts(std::size_t limit) {
-  HOTLINE_ASSIGN(auto drafts, store_->next_drafts(line_.id, limit + drafts_authoring_.size()));
-  std::erase_if(drafts,
-                [this](const store::OutboxDraft& d) { return drafts_authoring_.count(d.id) != 0; });
-  if (drafts.size() > limit) {
-    drafts.resize(limit);
+  constexpr std::size_t kReadAhead = 512;
+  if (upcoming_.size() < limit && !upcoming_complete_) {
+    const std::size_t want = std::max(limit, kReadAhead);
+    HOTLINE_ASSIGN(auto drafts, store_->next_drafts(line_.id, want + drafts_authoring_.size()));
+    upcoming_complete_ = drafts.size() < want + drafts_authoring_.size();
+    upcoming_.clear();
+    for (store::OutboxDraft& draft : drafts) {
+      if (drafts_authoring_.count(draft.id) == 0) {
+        upcoming_.push_back(std::move(draft));
+      }
+    }
   }
-  return drafts;
+  const std::size_t n = std::min(limit, upcoming_.size());
+  return std::vector<store::OutboxDraft>(upcoming_.begin(), upcoming_.begin() + n);
+}
+
+// A draft was queued (or drafts left the outbox some other way than through next_drafts): what
+// was read ahead is still in order only if the new draft sorts after all of it.
+void LineRecord::outbox_grew(Precedence precedence) {
+  if (upcoming_complete_ || (!upcoming_.empty() && precedence < upcoming_.back().precedence)) {
+    forget_upcoming();
+  }
+}
+
+void LineRecord::forget_upcoming() {
+  upcoming_.clear();
+  upcoming_complete_ = false;
+}
+
+void LineRecord::authoring(const std::vector<store::OutboxDraft>& drafts) {
+  for (const store::OutboxDraft& draft : drafts) {
+    auto it = std::find_if(upcoming_.begin(), upcoming_.end(),
+                           [&](const store::OutboxDraft& d) { return d.id == draft.id; });
+    if (it != upcoming_.end()) {
+      upcoming_.erase(it);
+    }
+  }
 }
 
 Result<void> LineRecord::load_receipts() {
@@ -273,6 +310,7 @@ Result<std::vector<SignedEntry>> LineRecord::author_drafts(
   HOTLINE_TRY(store_->append_entries_from_drafts(signed_entries, ids_of(drafts)));
   own_ = head;
   own_written(head);
+  forget_upcoming();
   for (const store::OutboxDraft& draft : drafts) {
     auto& count = outbox_[static_cast<std::size_t>(draft.precedence)];
     count -= std::min<std::uint64_t>(count, 1);
@@ -293,6 +331,14 @@ Result<void> LineRecord::author_drafts_async(const std::vector<store::OutboxDraf
     own_recent_.emplace(entry.fields.seq, entry);
   }
   std::vector<std::uint64_t> ids = ids_of(drafts);
+  if (listener_.drafts_signed) {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> signed_as;
+    for (std::size_t i = 0; i < drafts.size(); ++i) {
+      signed_as.emplace_back(drafts[i].id, signed_entries[i].fields.seq);
+    }
+    listener_.drafts_signed(signed_as);
+  }
+  authoring(drafts);
   for (const store::OutboxDraft& draft : drafts) {
     drafts_authoring_.insert(draft.id);
     auto& count = outbox_[static_cast<std::size_t>(draft.precedence)];
@@ -394,6 +440,7 @@ Result<void> LineRecord::recover_own_entries(const std::vector<SignedEntry>& ent
   }
   own_ = head;
   own_written(head);
+  forget_upcoming();
   for (Precedence precedence : authored_precedence) {
     auto& count = outbox_[static_cast<std::size_t>(precedence)];
     count -= std::min<std::uint64_t>(count, 1);
@@ -451,8 +498,64 @@ Result<bool> LineRecord::already_held(const SignedEntry& entry) {
 
 namespace {
 
-// Whether each entry carries a valid signature, checked on two threads for a large batch: one
-// verification per entry is what bounds how fast a station can receive (docs/benchmarks.md).
+// A second thread for signature checks, kept for the life of the process: starting a thread per
+// batch costs more than checking a few signatures.
+class HelperThread {
+ public:
+  static HelperThread& instance() {
+    // Never destroyed: its thread may still be parked when the process exits.
+    static HelperThread* helper = new HelperThread();
+    return *helper;
+  }
+
+  // Runs `mine` here and `theirs` on the helper thread, and returns when both are done.
+  void run_both(const std::function<void()>& theirs, const std::function<void()>& mine) {
+    std::lock_guard caller(callers_);
+    {
+      std::lock_guard lock(mutex_);
+      job_ = &theirs;
+      done_ = false;
+    }
+    wake_.notify_one();
+    mine();
+    std::unique_lock lock(mutex_);
+    finished_.wait(lock, [this] { return done_; });
+  }
+
+ private:
+  HelperThread() {
+    std::thread([this] { loop(); }).detach();
+  }
+
+  void loop() {
+    for (;;) {
+      const std::function<void()>* job = nullptr;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return job_ != nullptr; });
+        job = job_;
+      }
+      (*job)();
+      {
+        std::lock_guard lock(mutex_);
+        job_ = nullptr;
+        done_ = true;
+      }
+      finished_.notify_one();
+    }
+  }
+
+  std::mutex callers_;  // one batch at a time
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable finished_;
+  const std::function<void()>* job_ = nullptr;
+  bool done_ = false;
+};
+
+// Whether each entry carries a valid signature, checked on two threads for a batch of more than a
+// few: one verification per entry is what bounds how fast a station can receive
+// (docs/benchmarks.md).
 std::vector<char> verify_signatures(const std::vector<SignedEntry>& entries) {
   std::vector<char> valid(entries.size(), 0);
   auto verify_range = [&](std::size_t from, std::size_t to) {
@@ -460,15 +563,14 @@ std::vector<char> verify_signatures(const std::vector<SignedEntry>& entries) {
       valid[i] = record::verify_entry_signature(entries[i]) ? 1 : 0;
     }
   };
-  constexpr std::size_t kParallelFrom = 64;  // below this a thread costs more than it saves
+  constexpr std::size_t kParallelFrom = 8;  // below this, handing over costs more than it saves
   if (entries.size() < kParallelFrom || std::thread::hardware_concurrency() < 2) {
     verify_range(0, entries.size());
     return valid;
   }
   const std::size_t half = entries.size() / 2;
-  std::thread helper(verify_range, 0, half);
-  verify_range(half, entries.size());
-  helper.join();
+  HelperThread::instance().run_both([&] { verify_range(0, half); },
+                                    [&] { verify_range(half, entries.size()); });
   return valid;
 }
 
@@ -599,9 +701,17 @@ Result<void> LineRecord::check_peer_receipt(const SignedReceipt& receipt) {
   if (!record::verify_receipt_signature(receipt)) {
     return make_error(Errc::kBadSignature, "receipt does not carry the peer's valid signature");
   }
-  HOTLINE_ASSIGN(auto hashes,
-                 hashes_for_position(line_.local, own_.position.seq, receipt.fields.held.seq));
-  return record::check_receipt(receipt, line_.id, line_.peer, hashes);
+  const std::uint64_t seq = receipt.fields.held.seq;
+  record::Hash held_hash{};
+  if (seq >= 1 && seq <= own_.position.seq) {
+    HOTLINE_ASSIGN(auto held, entry_at(line_.local, seq));
+    if (!held) {
+      return make_error(Errc::kInternal, "entry " + std::to_string(seq) +
+                                             " below the head is missing from the store");
+    }
+    held_hash = held->hash;
+  }
+  return record::check_receipt(receipt, line_.id, line_.peer, own_.position.seq, held_hash);
 }
 
 Result<void> LineRecord::accept_receipt(const SignedReceipt& receipt) {
@@ -619,8 +729,11 @@ Result<void> LineRecord::accept_receipt_async(const SignedReceipt& receipt) {
   own_recent_.erase(own_recent_.begin(), own_recent_.upper_bound(receipt.fields.held.seq));
   const std::uint64_t held = receipt.fields.held.seq;
   store_->add_receipt_then(receipt, when_written([this, held](Result<void> written) {
-                             if (written.ok()) {
-                               receipted_seq_ = std::max(receipted_seq_, held);
+                             if (written.ok() && held > receipted_seq_) {
+                               receipted_seq_ = held;
+                               if (listener_.receipted) {
+                                 listener_.receipted(held);
+                               }
                              }
                            }));
   return success();

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -53,6 +54,10 @@ struct RecordListener {
   std::function<void(const SignedReceipt&)> peer_durable;
   // A pipelined write failed; the record refuses writes until it has reloaded from the store.
   std::function<void(const Error&)> write_failed;
+  // The peer's receipt covering own entries up to this seq is now durable here.
+  std::function<void(std::uint64_t)> receipted;
+  // Outbox drafts were signed: each draft id with the seq of its entry (not durable yet).
+  std::function<void(const std::vector<std::pair<std::uint64_t, std::uint64_t>>&)> drafts_signed;
 };
 
 class LineRecord {
@@ -175,6 +180,9 @@ class LineRecord {
   Result<std::optional<SignedEntry>> entry_at(const record::PublicKey& author, std::uint64_t seq);
   Result<std::vector<SignedEntry>> sign_batch(std::vector<Draft> drafts, record::ChainHead& head);
   void own_written(const record::ChainHead& head);
+  void outbox_grew(Precedence precedence);
+  void forget_upcoming();
+  void authoring(const std::vector<store::OutboxDraft>& drafts);
   void peer_written(const record::ChainHead& head, const SignedReceipt& receipt);
   Result<std::vector<SignedEntry>> check_batch(const std::vector<SignedEntry>& entries,
                                                record::ChainHead& head);
@@ -208,6 +216,8 @@ class LineRecord {
   std::map<std::uint64_t, SignedEntry> own_recent_;
   std::map<std::uint64_t, SignedEntry> peer_writing_;
   std::set<std::uint64_t> drafts_authoring_;  // drafts whose entries are being written
+  std::deque<store::OutboxDraft> upcoming_;   // the next drafts in send order, read ahead
+  bool upcoming_complete_ = false;            // upcoming_ holds every draft queued
   std::array<std::uint64_t, 4> outbox_{};
   std::size_t in_flight_ = 0;
   bool failed_ = false;

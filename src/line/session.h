@@ -28,9 +28,9 @@ namespace hotline::line {
 // a backlog waits for at most this many entries to be delivered, not for the backlog. 256 entries
 // are two batches: one being checked by the receiver while the next is on its way keeps both
 // stations busy (docs/benchmarks.md), and few enough that a FLASH entry is not held up long.
-inline constexpr std::uint64_t kInFlightWindow = 256;
+inline constexpr std::uint64_t kInFlightWindow = 160;
 // Drafts signed in one store commit.
-inline constexpr std::size_t kAuthorBatch = 128;
+inline constexpr std::size_t kAuthorBatch = 32;
 // FLASH drafts are signed even when the window is full, up to this many beyond it, so that a
 // FLASH entry waits only for what is already in flight, never for the window to drain.
 inline constexpr std::uint64_t kFlashBeyondWindow = 64;

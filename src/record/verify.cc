@@ -55,6 +55,15 @@ Result<void> check_cross_link(const SignedEntry& entry, std::span<const Hash> ot
 
 Result<void> check_receipt(const SignedReceipt& receipt, const LineId& line,
                            const PublicKey& peer_of_author, std::span<const Hash> chain_hashes) {
+  const std::uint64_t seq = receipt.fields.held.seq;
+  static const Hash kNone{};
+  return check_receipt(receipt, line, peer_of_author, chain_hashes.size(),
+                       seq >= 1 && seq <= chain_hashes.size() ? chain_hashes[seq - 1] : kNone);
+}
+
+Result<void> check_receipt(const SignedReceipt& receipt, const LineId& line,
+                           const PublicKey& peer_of_author, std::uint64_t chain_length,
+                           const Hash& held_hash) {
   const ReceiptFields& f = receipt.fields;
   if (f.line != line) {  // R1
     return broken("receipt belongs to line " + f.line.hex() + ", not " + line.hex());
@@ -63,12 +72,12 @@ Result<void> check_receipt(const SignedReceipt& receipt, const LineId& line,
     return broken("receipt for chain " + f.chain_author.fingerprint() + " is signed by " +
                   f.signer.fingerprint() + ", not by the line's other party");
   }
-  if (f.held.seq > chain_hashes.size()) {  // R3
+  if (f.held.seq > chain_length) {  // R3
     return broken("receipt acknowledges " + seq_text(f.held.seq) +
-                  ", beyond the chain in the record (" + std::to_string(chain_hashes.size()) +
+                  ", beyond the chain in the record (" + std::to_string(chain_length) +
                   " entries)");
   }
-  if (f.held.seq > 0 && chain_hashes[f.held.seq - 1] != f.held.hash) {
+  if (f.held.seq > 0 && held_hash != f.held.hash) {
     return broken("receipt for " + seq_text(f.held.seq) +
                   " names a hash that does not match that entry");
   }

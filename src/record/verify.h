@@ -38,6 +38,12 @@ struct ChainHead {
 [[nodiscard]] Result<void> check_receipt(const SignedReceipt& receipt, const LineId& line,
                                          const PublicKey& peer_of_author,
                                          std::span<const Hash> chain_hashes);
+// The same rules, given only the chain's length and the hash of the entry the receipt names
+// (`held_hash`: that of entry receipt.fields.held.seq when it is within the chain, else unused),
+// for a caller that need not load the whole chain to check one position.
+[[nodiscard]] Result<void> check_receipt(const SignedReceipt& receipt, const LineId& line,
+                                         const PublicKey& peer_of_author,
+                                         std::uint64_t chain_length, const Hash& held_hash);
 
 // Rule C1: how a checkpoint compares with the local copy of both chains.
 enum class CheckpointMatch {

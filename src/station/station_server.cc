@@ -287,38 +287,86 @@ class Station {
     }
   }
 
-  // Answers 201 once the message is durable: authored at once, or queued in the outbox.
+  // Answers 201 once the message is durable: authored at once, or queued in the outbox. With a
+  // wait, answers once the peer's receipt for it is durable here instead (see await_receipt).
   void send_message(const std::string& line_name, const std::string& body,
                     ControlResponder respond) {
-    auto refused = check_message(line_name, body);
-    if (!refused.ok()) {
-      respond(error_response(http_status_for(refused.error().code), refused.error().message));
+    auto checked = check_message(line_name, body);
+    if (!checked.ok()) {
+      respond(error_response(http_status_for(checked.error().code), checked.error().message));
       return;
     }
-    const auto [precedence, text] = refused.value();
+    MessageRequest message = std::move(checked).value();
     line::LineLink& link = *links_.at(line_names_.at(line_name));
-    link.send(precedence, "message", message_body(text, precedence),
-              [line_name, precedence, respond](Result<line::LineLink::Sent> sent) {
-                if (!sent.ok()) {
-                  respond(error_response(http_status_for(sent.error().code), sent.error().message));
-                  return;
-                }
-                json answer = {{"line", line_name},
-                               {"precedence", std::string(precedence_name(precedence))}};
-                if (sent->authored) {
-                  answer["status"] = "authored";
-                  answer["seq"] = sent->seq;
-                } else {
-                  answer["status"] = "queued";
-                  answer["draft"] = sent->draft;
-                }
-                respond(json_response(201, answer));
-              });
+    const Precedence precedence = message.precedence;
+    const std::chrono::milliseconds wait = message.wait;
+    link.send(
+        precedence, "message", message_body(message.text, precedence),
+        [this, &link, line_name, precedence, wait, respond](Result<line::LineLink::Sent> sent) {
+          if (!sent.ok()) {
+            respond(error_response(http_status_for(sent.error().code), sent.error().message));
+            return;
+          }
+          json answer = {{"line", line_name},
+                         {"precedence", std::string(precedence_name(precedence))}};
+          if (sent->authored) {
+            answer["status"] = "authored";
+            answer["seq"] = sent->seq;
+          } else {
+            answer["status"] = "queued";
+            answer["draft"] = sent->draft;
+          }
+          if (wait.count() == 0) {
+            respond(json_response(201, answer));
+            return;
+          }
+          await_receipt(link, sent.value(), wait, std::move(answer), respond);
+        });
   }
 
-  // The message's precedence and text, or why the request is refused.
-  Result<std::pair<Precedence, std::string>> check_message(const std::string& line_name,
-                                                           const std::string& body) {
+  // Answers once the peer's receipt covering the message is durable here (201, "receipted"), or
+  // when `wait` ran out (202: the message is durable and still on its way).
+  void await_receipt(line::LineLink& link, const line::LineLink::Sent& sent,
+                     std::chrono::milliseconds wait, json answer, ControlResponder respond) {
+    auto timer = std::make_shared<asio::steady_timer>(io_);
+    auto answered = std::make_shared<bool>(false);
+    auto on_receipt = [&link, timer, answered, answer, respond]() mutable {
+      if (*answered) {
+        return;
+      }
+      *answered = true;
+      timer->cancel();
+      answer["status"] = "receipted";
+      answer["receipted"] = link.status().receipted;
+      respond(json_response(201, answer));
+    };
+    const std::uint64_t token = link.await_receipt(sent, on_receipt);
+    if (*answered) {
+      return;
+    }
+    timer->expires_after(wait);
+    timer->async_wait(
+        [&link, timer, token, answered, answer, respond, wait](boost::system::error_code ec) {
+          if (ec || *answered) {
+            return;
+          }
+          *answered = true;
+          link.forget_receipt_wait(token);
+          json late = answer;
+          late["waited_ms"] = wait.count();
+          respond(json_response(202, late));
+        });
+  }
+
+  struct MessageRequest {
+    Precedence precedence;
+    std::string text;
+    std::chrono::milliseconds wait;  // for the peer's receipt; 0: answer once durable here
+  };
+  static constexpr double kMaxReceiptWaitSeconds = 300;
+
+  // The message's precedence, text and wait, or why the request is refused.
+  Result<MessageRequest> check_message(const std::string& line_name, const std::string& body) {
     if (line_names_.find(line_name) == line_names_.end()) {
       return make_error(Errc::kNotFound, "no line named '" + line_name + "'");
     }
@@ -348,7 +396,18 @@ class Station {
       }
       precedence = *parsed;
     }
-    return std::pair<Precedence, std::string>(precedence, std::move(text));
+    double wait_seconds = 0;
+    if (request.contains("wait")) {
+      if (!request["wait"].is_number() || request["wait"].get<double>() < 0 ||
+          request["wait"].get<double>() > kMaxReceiptWaitSeconds) {
+        return make_error(Errc::kInvalidArgument,
+                          "field 'wait' must be a number of seconds from 0 to " +
+                              std::to_string(static_cast<int>(kMaxReceiptWaitSeconds)));
+      }
+      wait_seconds = request["wait"].get<double>();
+    }
+    return MessageRequest{precedence, std::move(text),
+                          std::chrono::milliseconds(static_cast<long>(wait_seconds * 1000))};
   }
 
   ControlResponse status() {

@@ -277,6 +277,47 @@ TEST_F(LinkTest, TheCommandLineSendsAndReportsAndASecondServeIsRefused) {
   EXPECT_EQ(texts(read_chain(bravo_, alpha_.fingerprint())), std::vector<std::string>{"Xin chào"});
 }
 
+// `send --wait` returns once the peer's signed receipt is stored at the author, and says so; while
+// the peer is down it gives up after the wait (exit 3), the message stays queued, and it is
+// delivered once the peer is back.
+TEST_F(LinkTest, SendWithWaitReturnsOnceThePeersReceiptIsStored) {
+  add_lines({bravo_.listen()});
+  alpha_.start();
+  bravo_.start();
+  ASSERT_TRUE(wait_until([&] { return alpha_.line_status(kLine)["state"] == "open"; }));
+  for (int i = 0; i < 3; ++i) {
+    auto sent = run_hotline({"send", "--dir", alpha_.dir(), "--line", kLine, "--text",
+                             "w-" + std::to_string(i), "--wait", "10", "--json"});
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+    const json answer = json::parse(sent.out);
+    EXPECT_EQ(answer["status"], "receipted") << sent.out;
+    // Already stored at alpha when the answer came, not merely on its way.
+    EXPECT_GE(alpha_.line_status(kLine)["receipted"].get<std::uint64_t>(),
+              static_cast<std::uint64_t>(i + 1));
+  }
+  auto human = run_hotline(
+      {"send", "--dir", alpha_.dir(), "--line", kLine, "--text", "w-3", "--wait", "10"});
+  EXPECT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("delivered"), std::string::npos) << human.out;
+
+  bravo_.kill9();
+  ASSERT_TRUE(wait_until([&] { return alpha_.line_status(kLine)["state"] == "down"; }));
+  auto late = run_hotline(
+      {"send", "--dir", alpha_.dir(), "--line", kLine, "--text", "w-4", "--wait", "0.5", "--json"});
+  EXPECT_EQ(late.exit_code, 3) << late.out << late.err;
+  EXPECT_EQ(json::parse(late.out)["status"], "queued") << late.out;
+  EXPECT_EQ(
+      run_hotline({"send", "--dir", alpha_.dir(), "--line", kLine, "--text", "x", "--wait", "301"})
+          .exit_code,
+      2);
+  bravo_.start();
+  ASSERT_TRUE(wait_until([&] { return delivered(5); }));
+  alpha_.terminate();
+  bravo_.terminate();
+  EXPECT_EQ(texts(read_chain(bravo_, alpha_.fingerprint())),
+            (std::vector<std::string>{"w-0", "w-1", "w-2", "w-3", "w-4"}));
+}
+
 }  // namespace
 }  // namespace hotline::testing
 

@@ -194,8 +194,11 @@ nlohmann::json StationProcess::line_status(const std::string& line) const {
 }
 
 nlohmann::json StationProcess::send(const std::string& line, const std::string& precedence,
-                                    const std::string& text) const {
+                                    const std::string& text, double wait_seconds) const {
   nlohmann::json body = {{"precedence", precedence}, {"text", text}};
+  if (wait_seconds > 0) {
+    body["wait"] = wait_seconds;
+  }
   auto r = station::control_request(station::control_socket_path(dir_), "POST",
                                     "/v1/lines/" + line + "/messages", body.dump(),
                                     std::chrono::seconds(10));

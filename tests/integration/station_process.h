@@ -56,8 +56,9 @@ class StationProcess {
   // Over the control socket. Throws std::runtime_error if the station does not answer 2xx.
   nlohmann::json status() const;
   // Returns the answer: {"status": "authored", "seq"} or {"status": "queued", "draft"}.
+  // With `wait_seconds`, the station answers once the peer's receipt is stored ("receipted").
   nlohmann::json send(const std::string& line, const std::string& precedence,
-                      const std::string& text) const;
+                      const std::string& text, double wait_seconds = 0) const;
   // The status of one line.
   nlohmann::json line_status(const std::string& line) const;
 
