@@ -16,8 +16,8 @@
 //               resolution); then N more, one every 10 ms and unpolled, timed from the databases
 //   throughput  N messages queued while the peer is down, one send each; then the peer starts
 //               and the run is timed until all N are receipted
-//   flash       FLASH messages sent while a 100,000-entry ROUTINE backlog drains: an upper bound
-//               of each one's latency from polling (see flash_behind_backlog), then unpolled runs
+//   flash       FLASH messages sent while a 100,000-entry ROUTINE backlog drains, with a wait for
+//               the receipt (see flash_behind_backlog), then unwaited runs timed from the databases
 //   failover    the author dials the peer over two FaultProxy routes; the primary goes silent
 //               (black hole) and one message is sent: time until it is receipted over the backup
 //
@@ -45,13 +45,14 @@ namespace hotline::bench {
 
 // One message at a time, from the send request to its durable receipt at alpha.
 //
-// Polled (the method): alpha's status is polled back to back until receipted covers the
-// message; the time to the first such poll is the figure, so one poll's cost bounds the
-// resolution. The polls are not free: each takes alpha's one thread ~0.15 ms, and the polling
-// keeps a core busy here. Unpolled: the messages are sent every 10 ms and nothing else is asked of
-// alpha; afterwards alpha's database tells when it stored each receipt (`received_at`, stamped in
-// the store's transaction, one fsync before the commit returns). Polled messages are also timed
-// that way, to show what the polling itself adds.
+// Waited (the method, and the headline figure): `send --wait`, answered by alpha once
+// bravo's receipt is stored. Polled (how it was measured before the wait existed): alpha's status
+// is polled back to back until receipted covers the message; the time to the first such poll is the
+// figure, so one poll's cost bounds the resolution. The polls are not free: each takes alpha's one
+// thread ~0.15 ms, and the polling keeps a core busy here. Unpolled: the messages are sent every 10
+// ms and nothing else is asked of alpha; afterwards alpha's database tells when it stored each
+// receipt (`received_at`, stamped in the store's transaction, one fsync before the commit returns).
+// Polled messages are also timed that way, to show what the polling itself adds.
 json latency(const Options& o) {
   std::cerr << "link bench: latency, " << o.latency_samples << " messages after "
             << o.latency_warmup << " warm-up, then " << o.latency_samples << " unpolled\n";

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/cbor.h"
+#include "store/fault_injection_vfs.h"
 #include "testing/fixtures.h"
 #include "testing/temp_dir.h"
 
@@ -88,7 +89,9 @@ struct Side {
     record.reset();
     store.reset();
     completions.clear();
-    store = store::open_sqlite_store(path, {}).value();
+    store::SqliteOptions options;
+    options.vfs = vfs;
+    store = store::open_sqlite_store(path, options).value();
     EXPECT_TRUE(store->add_line(parties).ok());
     record.emplace(LineRecord::open(*store, key, parties, *clock, completions.post()).value());
     RecordListener listener;
@@ -102,6 +105,7 @@ struct Side {
         session->send_receipt(receipt);
       }
     };
+    listener.write_failed = [this](const Error&) { ++write_failures; };
     record->set_listener(std::move(listener));
   }
   void connect() {
@@ -123,6 +127,8 @@ struct Side {
   std::uint64_t peer_seq() const { return record->peer_head().position.seq; }
 
   std::string path;
+  std::string vfs;  // the store's SQLite VFS (empty: the default)
+  int write_failures = 0;
   crypto::SigningKey key;
   const Clock* clock;
   store::LineParties parties;
@@ -379,6 +385,77 @@ TEST_F(SessionTest, MessagesOutOfTurnAreProtocolErrors) {
   auto twice = deliver(alpha_, bravo_);
   ASSERT_FALSE(twice.ok());
   EXPECT_EQ(bravo_.session->goodbye_reason(twice.error()), link::GoodbyeReason::kUnexpectedMessage);
+}
+
+// An entry is signed at once but sent only once its commit is durable; the next batch is signed
+// meanwhile.
+TEST_F(SessionTest, EntriesAreSentOnlyOnceTheyAreDurable) {
+  auto& vfs = store::FaultInjectionVfs::install("session-test-held");
+  alpha_.vfs = "session-test-held";
+  alpha_.reopen();
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  for (int i = 0; i < 40; ++i) alpha_.queue("m" + std::to_string(i));
+
+  vfs.hold_syncs();
+  ASSERT_TRUE(alpha_.session->pump().ok());
+  ASSERT_TRUE(vfs.wait_for_held_sync(std::chrono::seconds(10)));
+  EXPECT_EQ(alpha_.own_seq(), 40u) << "both batches signed without waiting for the first commit";
+  EXPECT_EQ(alpha_.record->own_durable().position.seq, 0u);
+  for (const Bytes& frame : alpha_.transport.frames) {
+    link::FrameReader reader;
+    reader.append(frame);
+    EXPECT_NE(reader.next().value()->type, link::FrameType::kEntries)
+        << "an entry went out before it was durable";
+  }
+  vfs.release_syncs();
+  vfs.clear();
+  alpha_.drain();
+  EXPECT_EQ(alpha_.record->own_durable().position.seq, 40u);
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  EXPECT_EQ(bravo_.peer_seq(), 40u);
+  EXPECT_EQ(alpha_.record->receipted_seq(), 40u);
+}
+
+// A commit that fails (the disk is full) closes nothing silently: the record reports it, refuses
+// to write until the writes in flight have ended, then reloads what is stored. Nothing was sent,
+// the drafts are still queued, and once the disk has room they are delivered exactly once.
+TEST_F(SessionTest, AFailedWriteIsReportedAndTheLineResumesFromWhatIsStored) {
+  auto& vfs = store::FaultInjectionVfs::install("session-test-full");
+  alpha_.vfs = "session-test-full";
+  alpha_.reopen();
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  for (int i = 0; i < 40; ++i) alpha_.queue("m" + std::to_string(i));
+
+  vfs.fail_writes(store::FaultInjectionVfs::Fault::kDiskFull);
+  ASSERT_TRUE(alpha_.session->pump().ok());
+  EXPECT_EQ(alpha_.own_seq(), 40u);
+  alpha_.drain();
+  EXPECT_EQ(alpha_.write_failures, 1);
+  EXPECT_FALSE(alpha_.record->failed()) << "reloaded once nothing was in flight";
+  EXPECT_EQ(alpha_.own_seq(), 0u) << "the heads are what the store holds";
+  EXPECT_EQ(alpha_.record->outbox_size(), 40u);
+  for (const Bytes& frame : alpha_.transport.frames) {
+    link::FrameReader reader;
+    reader.append(frame);
+    EXPECT_NE(reader.next().value()->type, link::FrameType::kEntries);
+  }
+
+  vfs.clear();
+  alpha_.connect();  // the link closes the connection on a failed write, and dials again
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  EXPECT_EQ(bravo_.peer_seq(), 40u);
+  EXPECT_EQ(alpha_.record->outbox_size(), 0u);
+  auto chain = bravo_.store->read_entries(bravo_.parties.id, alpha_.key.public_key(), 1, 100);
+  ASSERT_EQ(chain.value().size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(chain.value()[i].fields.body.find(1)->as_text(), "m" + std::to_string(i));
+  }
+  EXPECT_TRUE(bravo_.store->evidence(bravo_.parties.id).value().empty());
 }
 
 }  // namespace
