@@ -54,7 +54,8 @@ serve alpha
 serve bravo
 echo
 echo "== Messages both ways"
-"$hotline" send --dir "$dir/alpha" --line $line --precedence FLASH --text "Request an urgent call between ministers"
+"$hotline" send --dir "$dir/alpha" --line $line --precedence FLASH --wait 10 \
+  --text "Request an urgent call between ministers"
 "$hotline" send --dir "$dir/bravo" --line $line --text "Received; the duty officer is informed"
 delivered alpha 1
 delivered bravo 1
