@@ -22,10 +22,11 @@ int run(int argc, char** argv) {
   CLI::App app{"Hotline: secure, accountable crisis hotlines between sovereign parties."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every command");
-  const std::vector<Command> commands = {
-      add_init_command(app),   add_fingerprint_command(app), add_verify_command(app),
-      add_export_command(app), add_demo_command(app),        add_line_command(app),
-      add_serve_command(app),  add_send_command(app),        add_status_command(app)};
+  const std::vector<Command> commands = {add_init_command(app),   add_fingerprint_command(app),
+                                         add_verify_command(app), add_export_command(app),
+                                         add_demo_command(app),   add_line_command(app),
+                                         add_serve_command(app),  add_send_command(app),
+                                         add_status_command(app), add_user_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -22,6 +22,7 @@ Command add_line_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 Command add_send_command(CLI::App& app);
 Command add_status_command(CLI::App& app);
+Command add_user_command(CLI::App& app);
 
 // The data directory: --dir, else $HOTLINE_DIR, else "." (design.md §6).
 std::string resolve_dir(const std::string& flag);

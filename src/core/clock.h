@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 namespace hotline {
 
@@ -34,6 +35,9 @@ class ManualClock final : public Clock {
  private:
   std::atomic<Micros> now_;
 };
+
+// `time` as people read it, in UTC to the second: "2027-01-15T08:00:00Z" (ISO 8601).
+std::string format_utc(Micros time);
 
 // A monotonic reading for measuring durations (benchmarks, timeouts), in nanoseconds.
 std::int64_t monotonic_nanos();

@@ -36,14 +36,24 @@ Result<Passphrase> Passphrase::read_file(const std::string& path) {
     return make_error(Errc::kIo,
                       "cannot read passphrase file " + path + ": " + std::strerror(errno));
   }
+  return read_line(in, "passphrase file " + path);
+}
+
+Result<Passphrase> Passphrase::read_line(std::istream& in, const std::string& source) {
   std::string line;
   std::getline(in, line);
+  if (in.bad()) {
+    return make_error(Errc::kIo, "cannot read " + source);
+  }
   if (!line.empty() && line.back() == '\r') {
     line.pop_back();
   }
   Passphrase passphrase(std::move(line));
+  // A short line lives in the string object itself, and moving it copies rather than steals it:
+  // wipe what the move may have left behind.
+  sodium_memzero(line.data(), line.capacity());
   if (passphrase.empty()) {
-    return make_error(Errc::kInvalidArgument, "passphrase file " + path + " is empty");
+    return make_error(Errc::kInvalidArgument, source + " is empty");
   }
   return passphrase;
 }

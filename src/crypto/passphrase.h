@@ -1,7 +1,8 @@
-// crypto/passphrase.h — a passphrase held in memory: move-only, never printed, wiped on
-// destruction.
+// crypto/passphrase.h — a passphrase or password held in memory: move-only, never printed, wiped
+// on destruction.
 #pragma once
 
+#include <istream>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,11 @@ class Passphrase {
 
   // Reads the first line of `path` (without its line ending). An empty passphrase is an error.
   static Result<Passphrase> read_file(const std::string& path);
+
+  // Reads the first line of `in` (without its line ending: "\n" or "\r\n"). `source` names where
+  // it comes from in errors ("standard input", "password file F"): kInvalidArgument when the
+  // line is empty or there is none, kIo when reading fails.
+  static Result<Passphrase> read_line(std::istream& in, const std::string& source);
 
  private:
   void wipe();

@@ -22,6 +22,9 @@
 //   the outbox only in the transaction that appends the entries authored from it
 //   (`append_entries_from_drafts`), so a crash can neither lose a draft nor let it be authored
 //   twice.
+// - Users (design.md §6): the people who may act at this station, with their role and password
+//   hash. A user is never deleted, only disabled, so that every name on the record keeps meaning
+//   one person.
 // - Reads see only committed data and may run while a write is in progress, from this process or
 //   from another process that opened the same database read-only.
 #pragma once
@@ -86,6 +89,19 @@ struct OutboxDraft {
   Bytes body;            // canonical CBOR of the entry body
 
   bool operator==(const OutboxDraft&) const = default;
+};
+
+// A person who may act at this station. The store keeps the fields as given; what a valid name,
+// role and hash are is decided by procedure/users.h.
+struct UserRecord {
+  std::string name;           // 1-64 characters of a-z 0-9 . _ - (procedure::check_user_name)
+  std::string role;           // procedure::role_name: "operator", "principal", …
+  std::string password_hash;  // crypto::hash_password's Argon2id string; never printed
+  bool disabled = false;
+  Micros created_at = 0;              // the store's clock when added; ignored by add_user
+  std::optional<Micros> disabled_at;  // the store's clock when first disabled; ignored by add_user
+
+  bool operator==(const UserRecord&) const = default;
 };
 
 // How a write that does not block its caller reports its end. It runs on the store's writer thread
@@ -183,6 +199,21 @@ class RecordStore {
   // kNotFound for an unknown line.
   [[nodiscard]] virtual Result<std::size_t> count_drafts(const LineId& line,
                                                          std::optional<Precedence> precedence) = 0;
+
+  // --- users ---
+
+  // Adds `user`, enabled, stamped with the store's clock (its `disabled`, `created_at` and
+  // `disabled_at` are ignored); durable on success. kConflict if a user of that name exists,
+  // disabled or not: a name is never reused.
+  [[nodiscard]] virtual Result<void> add_user(const UserRecord& user) = 0;
+  // Every user, disabled ones included, ordered by name.
+  [[nodiscard]] virtual Result<std::vector<UserRecord>> users() = 0;
+  // The user named `name`; kNotFound, naming it, if there is none.
+  [[nodiscard]] virtual Result<UserRecord> user(const std::string& name) = 0;
+  // Disables the user named `name`: it stays listed, but may no longer act. Idempotent: disabling
+  // a disabled user succeeds and keeps the time it was first disabled (a script that disables
+  // someone can be run twice). kNotFound, naming it, if there is no such user.
+  [[nodiscard]] virtual Result<void> disable_user(const std::string& name) = 0;
 };
 
 struct SqliteOptions {

@@ -8,6 +8,7 @@
 #include "store/sqlite_outbox.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_tables.h"
+#include "store/sqlite_users.h"
 
 namespace hotline::store {
 namespace {
@@ -322,6 +323,47 @@ Result<void> SqliteRecordStore::add_evidence(const Evidence& evidence) {
            return tables::insert_evidence(db, evidence, now);
          })
       .get();
+}
+
+// --- users --------------------------------------------------------------------------------------
+
+Result<void> SqliteRecordStore::add_user(const UserRecord& user) {
+  return submit([user](Connection& db, Micros now) -> Result<void> {
+           // Looked up inside the write transaction: no other writer can add the name in between.
+           HOTLINE_ASSIGN(std::optional<UserRecord> existing, user_table::find_user(db, user.name));
+           if (existing) {
+             return make_error(Errc::kConflict, db.path() + ": a user named '" + user.name +
+                                                    "' already exists" +
+                                                    (existing->disabled ? " (disabled)" : ""));
+           }
+           return user_table::insert_user(db, user, now);
+         })
+      .get();
+}
+
+Result<void> SqliteRecordStore::disable_user(const std::string& name) {
+  return submit([name](Connection& db, Micros now) -> Result<void> {
+           HOTLINE_ASSIGN(std::optional<UserRecord> existing, user_table::find_user(db, name));
+           if (!existing) {
+             return make_error(Errc::kNotFound, db.path() + ": no user named '" + name + "'");
+           }
+           return user_table::mark_disabled(db, name, now);  // keeps the first disabled_at
+         })
+      .get();
+}
+
+Result<std::vector<UserRecord>> SqliteRecordStore::users() {
+  std::lock_guard lock(read_mutex_);
+  return user_table::select_users(*reader_);
+}
+
+Result<UserRecord> SqliteRecordStore::user(const std::string& name) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_ASSIGN(std::optional<UserRecord> found, user_table::find_user(*reader_, name));
+  if (!found) {
+    return make_error(Errc::kNotFound, path_ + ": no user named '" + name + "'");
+  }
+  return std::move(*found);
 }
 
 // --- reads --------------------------------------------------------------------------------------

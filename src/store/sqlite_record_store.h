@@ -63,6 +63,10 @@ class SqliteRecordStore final : public RecordStore {
                                        WriteDone done) override;
   [[nodiscard]] Result<std::size_t> count_drafts(const LineId& line,
                                                  std::optional<Precedence> precedence) override;
+  [[nodiscard]] Result<void> add_user(const UserRecord& user) override;
+  [[nodiscard]] Result<std::vector<UserRecord>> users() override;
+  [[nodiscard]] Result<UserRecord> user(const std::string& name) override;
+  [[nodiscard]] Result<void> disable_user(const std::string& name) override;
 
   // A write, run on the writer thread with the store's clock reading.
   using Job = std::function<Result<void>(Connection&, Micros now)>;

@@ -99,6 +99,19 @@ CREATE TABLE outbox (
 -- The send order of one line is a walk of this index: no sort, however long the backlog.
 CREATE INDEX outbox_send_order ON outbox (line, precedence, id);
 )sql"},
+    {"create the users table", R"sql(
+-- The people who may act at this station (design.md §6), each with one role. A row is never
+-- deleted, only disabled, so that a name on the record always means the same person.
+CREATE TABLE users (
+  name TEXT NOT NULL PRIMARY KEY,  -- 1-64 characters of a-z 0-9 . _ - (procedure/users.h)
+  role TEXT NOT NULL,              -- procedure::role_name
+  password_hash TEXT NOT NULL,     -- libsodium's Argon2id string, "$argon2id$..."
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  created_at INTEGER NOT NULL,     -- this station's clock when the user was added, microseconds
+  disabled_at INTEGER,             -- when first disabled; NULL while enabled
+  CHECK ((disabled = 0) = (disabled_at IS NULL))
+);
+)sql"},
 };
 
 constexpr int kCurrentVersion = static_cast<int>(std::size(kMigrations));

@@ -1,0 +1,361 @@
+#include "procedure/entry_kinds.h"
+
+#include <array>
+
+namespace hotline::procedure {
+
+namespace {
+
+using cbor::Value;
+
+constexpr std::array<std::string_view, 9> kKinds = {
+    "request", "ack", "accept", "decline", "counter", "refer", "withdraw", "schedule", "conclude"};
+
+// Field numbers shared by every step that refers to its request.
+constexpr std::uint64_t kRefAuthor = 1;
+constexpr std::uint64_t kRefSeq = 2;
+
+Value time_value(Micros t) {
+  return Value::uint(static_cast<std::uint64_t>(std::max<Micros>(t, 0)));
+}
+
+Value window_value(const TimeWindow& w) {
+  return Value::array({time_value(w.start), time_value(w.end)});
+}
+
+Value windows_value(const std::vector<TimeWindow>& windows) {
+  cbor::Array out;
+  for (const TimeWindow& w : windows) {
+    out.push_back(window_value(w));
+  }
+  return Value::array(std::move(out));
+}
+
+void put_ref(cbor::Map& map, const EntryRef& ref) {
+  map.emplace_back(Value::uint(kRefAuthor), Value::bytes(ref.author.view()));
+  map.emplace_back(Value::uint(kRefSeq), Value::uint(ref.seq));
+}
+
+void put_text(cbor::Map& map, std::uint64_t key, const std::string& text) {
+  if (!text.empty()) {
+    map.emplace_back(Value::uint(key), Value::text(text));
+  }
+}
+
+// Reads one body, naming the kind and field in every error.
+class Reader {
+ public:
+  Reader(std::string_view kind, const Value& body) : kind_(kind), body_(body) {}
+
+  Result<void> is_map() const {
+    if (!body_.is_map()) {
+      return fail("the body", "must be a map");
+    }
+    return success();
+  }
+  Result<const Value*> field(std::uint64_t key, const char* name, bool required) const {
+    const Value* v = body_.find(key);
+    if (v == nullptr && required) {
+      return fail(name, "is missing");
+    }
+    return v;
+  }
+  Result<std::uint64_t> uint(std::uint64_t key, const char* name) const {
+    HOTLINE_ASSIGN(const Value* v, field(key, name, true));
+    if (!v->is_uint()) {
+      return fail(name, "must be an unsigned integer");
+    }
+    return v->as_uint();
+  }
+  Result<std::string> text(std::uint64_t key, const char* name, bool required) const {
+    HOTLINE_ASSIGN(const Value* v, field(key, name, required));
+    if (v == nullptr) {
+      return std::string();
+    }
+    if (!v->is_text()) {
+      return fail(name, "must be text");
+    }
+    return v->as_text();
+  }
+  Result<TimeWindow> window_of(const Value& v, const char* name) const {
+    if (!v.is_array() || v.as_array().size() != 2 || !v.as_array()[0].is_uint() ||
+        !v.as_array()[1].is_uint()) {
+      return fail(name, "must be [start, end] in µs");
+    }
+    return TimeWindow{static_cast<Micros>(v.as_array()[0].as_uint()),
+                      static_cast<Micros>(v.as_array()[1].as_uint())};
+  }
+  Result<std::optional<TimeWindow>> window(std::uint64_t key, const char* name,
+                                           bool required) const {
+    HOTLINE_ASSIGN(const Value* v, field(key, name, required));
+    if (v == nullptr) {
+      return std::optional<TimeWindow>();
+    }
+    HOTLINE_ASSIGN(TimeWindow w, window_of(*v, name));
+    return std::optional<TimeWindow>(w);
+  }
+  Result<std::vector<TimeWindow>> windows(std::uint64_t key, const char* name) const {
+    HOTLINE_ASSIGN(const Value* v, field(key, name, false));
+    std::vector<TimeWindow> out;
+    if (v == nullptr) {
+      return out;
+    }
+    if (!v->is_array()) {
+      return fail(name, "must be an array of [start, end]");
+    }
+    for (const Value& item : v->as_array()) {
+      HOTLINE_ASSIGN(TimeWindow w, window_of(item, name));
+      out.push_back(w);
+    }
+    return out;
+  }
+  Result<EntryRef> ref() const {
+    HOTLINE_ASSIGN(const Value* author, field(kRefAuthor, "request author", true));
+    if (!author->is_bytes()) {
+      return fail("request author", "must be 32 bytes");
+    }
+    auto key = record::PublicKey::from_bytes(author->as_bytes());
+    if (!key.ok()) {
+      return fail("request author", "must be 32 bytes");
+    }
+    HOTLINE_ASSIGN(std::uint64_t seq, uint(kRefSeq, "request seq"));
+    return EntryRef{key.value(), seq};
+  }
+  Result<RequestKind> request_kind(std::uint64_t key) const {
+    HOTLINE_ASSIGN(std::uint64_t k, uint(key, "kind"));
+    if (k > 2) {
+      return fail("kind", "must be 0 (call), 1 (video) or 2 (written)");
+    }
+    return static_cast<RequestKind>(k);
+  }
+  Result<Proposal> proposal(std::uint64_t kind_key) const {
+    Proposal p;
+    HOTLINE_ASSIGN(p.kind, request_kind(kind_key));
+    HOTLINE_ASSIGN(p.topic, text(kind_key + 1, "topic", true));
+    HOTLINE_ASSIGN(p.officials, text(kind_key + 2, "officials", false));
+    HOTLINE_ASSIGN(p.windows, windows(kind_key + 3, "windows"));
+    return p;
+  }
+
+  Error fail(const char* name, const char* what) const {
+    return make_error(Errc::kMalformed,
+                      "a '" + std::string(kind_) + "' entry's " + name + " " + what);
+  }
+
+ private:
+  std::string_view kind_;
+  const Value& body_;
+};
+
+void put_proposal(cbor::Map& map, std::uint64_t kind_key, const Proposal& p) {
+  map.emplace_back(Value::uint(kind_key), Value::uint(static_cast<std::uint64_t>(p.kind)));
+  map.emplace_back(Value::uint(kind_key + 1), Value::text(p.topic));
+  put_text(map, kind_key + 2, p.officials);
+  if (!p.windows.empty()) {
+    map.emplace_back(Value::uint(kind_key + 3), windows_value(p.windows));
+  }
+}
+
+Result<void> invalid(std::string_view kind, const std::string& what) {
+  return make_error(Errc::kInvalidArgument, "a '" + std::string(kind) + "' " + what);
+}
+
+Result<void> check_windows(std::string_view kind, const std::vector<TimeWindow>& windows) {
+  for (const TimeWindow& w : windows) {
+    if (w.start >= w.end) {
+      return invalid(kind, "has a time window that does not end after it starts");
+    }
+  }
+  return success();
+}
+
+}  // namespace
+
+std::string_view request_kind_name(RequestKind kind) {
+  switch (kind) {
+    case RequestKind::kCall:
+      return "call";
+    case RequestKind::kVideo:
+      return "video";
+    case RequestKind::kWritten:
+      return "written";
+  }
+  return "unknown";
+}
+
+std::optional<RequestKind> parse_request_kind(std::string_view name) {
+  for (RequestKind k : {RequestKind::kCall, RequestKind::kVideo, RequestKind::kWritten}) {
+    if (request_kind_name(k) == name) {
+      return k;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view kind_of(const ProcedureBody& body) { return kKinds[body.index()]; }
+
+bool is_procedure_kind(std::string_view kind) {
+  for (std::string_view k : kKinds) {
+    if (k == kind) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<EntryRef> request_of(const ProcedureBody& body) {
+  return std::visit(
+      [](const auto& b) -> std::optional<EntryRef> {
+        if constexpr (std::is_same_v<std::decay_t<decltype(b)>, RequestBody>) {
+          return std::nullopt;
+        } else {
+          return b.request;
+        }
+      },
+      body);
+}
+
+// Field numbers per kind (docs/procedure.md §2):
+//   request:  1 kind, 2 topic, 3 officials, 4 windows, 5 precedence, 6 ack deadline,
+//             7 response deadline
+//   others:   1 request author, 2 request seq, then
+//   accept:   3 window            decline:  3 reason        refer:    3 to
+//   withdraw: 3 reason            schedule: 3 window        conclude: 3 summary
+//   counter:  3 reason, 4 kind, 5 topic, 6 officials, 7 windows, 8 response deadline
+cbor::Value encode_body(const ProcedureBody& body) {
+  cbor::Map map;
+  std::visit(
+      [&](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, RequestBody>) {
+          put_proposal(map, 1, b.proposal);
+          map.emplace_back(Value::uint(5), Value::uint(static_cast<std::uint64_t>(b.precedence)));
+          map.emplace_back(Value::uint(6), time_value(b.ack_deadline));
+          map.emplace_back(Value::uint(7), time_value(b.response_deadline));
+        } else {
+          put_ref(map, b.request);
+          if constexpr (std::is_same_v<T, AcceptBody>) {
+            if (b.window) {
+              map.emplace_back(Value::uint(3), window_value(*b.window));
+            }
+          } else if constexpr (std::is_same_v<T, DeclineBody> || std::is_same_v<T, WithdrawBody>) {
+            put_text(map, 3, b.reason);
+          } else if constexpr (std::is_same_v<T, ReferBody>) {
+            put_text(map, 3, b.to);
+          } else if constexpr (std::is_same_v<T, ScheduleBody>) {
+            map.emplace_back(Value::uint(3), window_value(b.window));
+          } else if constexpr (std::is_same_v<T, ConcludeBody>) {
+            put_text(map, 3, b.summary);
+          } else if constexpr (std::is_same_v<T, CounterBody>) {
+            put_text(map, 3, b.reason);
+            put_proposal(map, 4, b.proposal);
+            map.emplace_back(Value::uint(8), time_value(b.response_deadline));
+          }
+        }
+      },
+      body);
+  return Value::map(std::move(map));
+}
+
+Result<ProcedureBody> decode_body(std::string_view kind, const cbor::Value& body) {
+  Reader r(kind, body);
+  HOTLINE_TRY(r.is_map());
+  if (kind == "request") {
+    RequestBody b;
+    HOTLINE_ASSIGN(b.proposal, r.proposal(1));
+    HOTLINE_ASSIGN(std::uint64_t precedence, r.uint(5, "precedence"));
+    if (precedence > 3) {
+      return r.fail("precedence", "must be 0 (FLASH) to 3 (ROUTINE)");
+    }
+    b.precedence = static_cast<Precedence>(precedence);
+    HOTLINE_ASSIGN(std::uint64_t ack, r.uint(6, "acknowledgement deadline"));
+    HOTLINE_ASSIGN(std::uint64_t response, r.uint(7, "response deadline"));
+    b.ack_deadline = static_cast<Micros>(ack);
+    b.response_deadline = static_cast<Micros>(response);
+    return ProcedureBody(std::move(b));
+  }
+  HOTLINE_ASSIGN(EntryRef ref, r.ref());
+  if (kind == "ack") {
+    return ProcedureBody(AckBody{ref});
+  }
+  if (kind == "accept") {
+    HOTLINE_ASSIGN(auto window, r.window(3, "window", false));
+    return ProcedureBody(AcceptBody{ref, window});
+  }
+  if (kind == "decline") {
+    HOTLINE_ASSIGN(std::string reason, r.text(3, "reason", true));
+    return ProcedureBody(DeclineBody{ref, std::move(reason)});
+  }
+  if (kind == "refer") {
+    HOTLINE_ASSIGN(std::string to, r.text(3, "referred-to official", true));
+    return ProcedureBody(ReferBody{ref, std::move(to)});
+  }
+  if (kind == "withdraw") {
+    HOTLINE_ASSIGN(std::string reason, r.text(3, "reason", false));
+    return ProcedureBody(WithdrawBody{ref, std::move(reason)});
+  }
+  if (kind == "schedule") {
+    HOTLINE_ASSIGN(auto window, r.window(3, "window", true));
+    return ProcedureBody(ScheduleBody{ref, *window});
+  }
+  if (kind == "conclude") {
+    HOTLINE_ASSIGN(std::string summary, r.text(3, "summary", false));
+    return ProcedureBody(ConcludeBody{ref, std::move(summary)});
+  }
+  if (kind == "counter") {
+    CounterBody b;
+    b.request = ref;
+    HOTLINE_ASSIGN(b.reason, r.text(3, "reason", false));
+    HOTLINE_ASSIGN(b.proposal, r.proposal(4));
+    HOTLINE_ASSIGN(std::uint64_t response, r.uint(8, "response deadline"));
+    b.response_deadline = static_cast<Micros>(response);
+    return ProcedureBody(std::move(b));
+  }
+  return make_error(Errc::kMalformed, "'" + std::string(kind) + "' is not a procedure entry kind");
+}
+
+Result<void> check_body(const ProcedureBody& body, Micros authored_at) {
+  const std::string_view kind = kind_of(body);
+  return std::visit(
+      [&](const auto& b) -> Result<void> {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, RequestBody> || std::is_same_v<T, CounterBody>) {
+          if (b.proposal.topic.empty()) {
+            return invalid(kind, "needs a topic");
+          }
+          HOTLINE_TRY(check_windows(kind, b.proposal.windows));
+          if (b.response_deadline <= authored_at) {
+            return invalid(kind, "needs a response deadline after its own time");
+          }
+          if constexpr (std::is_same_v<T, RequestBody>) {
+            if (b.ack_deadline <= authored_at || b.ack_deadline > b.response_deadline) {
+              return invalid(kind,
+                             "needs an acknowledgement deadline after its own time and no later "
+                             "than the response deadline");
+            }
+          }
+        } else if constexpr (std::is_same_v<T, DeclineBody>) {
+          if (b.reason.empty()) {
+            return invalid(kind, "needs a reason");
+          }
+        } else if constexpr (std::is_same_v<T, ReferBody>) {
+          if (b.to.empty()) {
+            return invalid(kind, "needs the official it is referred to");
+          }
+        } else if constexpr (std::is_same_v<T, AcceptBody> || std::is_same_v<T, ScheduleBody>) {
+          std::optional<TimeWindow> w;
+          if constexpr (std::is_same_v<T, AcceptBody>) {
+            w = b.window;
+          } else {
+            w = b.window;
+          }
+          if (w && w->start >= w->end) {
+            return invalid(kind, "has a time window that does not end after it starts");
+          }
+        }
+        return success();
+      },
+      body);
+}
+
+}  // namespace hotline::procedure

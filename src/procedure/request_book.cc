@@ -1,0 +1,330 @@
+#include "procedure/request_book.h"
+
+#include <algorithm>
+
+namespace hotline::procedure {
+
+namespace {
+
+bool undecided(RequestState s) {
+  return s == RequestState::kSent || s == RequestState::kDelivered ||
+         s == RequestState::kAcknowledged || s == RequestState::kReferred ||
+         s == RequestState::kCountered;
+}
+
+std::string time_text(Micros t) { return std::to_string(t) + " µs"; }
+
+Result<void> refuse(const Request& r, const std::string& why) {
+  return make_error(Errc::kRefused, "request " + r.id.author.fingerprint().substr(0, 12) + "-" +
+                                        std::to_string(r.id.seq) + ": " + why);
+}
+
+// The rules of design.md §2, for a step by `actor` authored (or to be authored) at `at`.
+Result<void> allowed(const Request& r, Step step, const record::PublicKey& actor, Micros at) {
+  const std::string state(state_name(r.state));
+  const bool by_requester = actor == r.requester;
+  const bool by_responder = actor == r.responder;
+  if (!by_requester && !by_responder) {
+    return refuse(r, "only the line's two parties take part in a request");
+  }
+  switch (step) {
+    case Step::kAck:
+      if (!by_responder) {
+        return refuse(r, "only the side it was sent to acknowledges it");
+      }
+      if (r.acknowledged) {
+        return refuse(r, "already acknowledged");
+      }
+      if (!undecided(r.state)) {
+        return refuse(r, "it is " + state + ": nothing to acknowledge");
+      }
+      break;
+    case Step::kAccept:
+    case Step::kDecline:
+    case Step::kCounter:
+    case Step::kRefer:
+      if (!undecided(r.state)) {
+        return refuse(r, "it is " + state + ": no decision is pending");
+      }
+      if (actor != r.awaiting) {
+        return refuse(r, "the decision is the other side's: it awaits their answer");
+      }
+      if (at >= r.response_deadline) {
+        return refuse(r, "the response deadline passed at " + time_text(r.response_deadline) +
+                             "; a decision now would not count");
+      }
+      break;
+    case Step::kWithdraw:
+      if (!by_requester) {
+        return refuse(r, "only the requester withdraws a request");
+      }
+      if (!undecided(r.state)) {
+        return refuse(r, "it is " + state + ": too late to withdraw");
+      }
+      break;
+    case Step::kSchedule:
+      if (r.state != RequestState::kAccepted && r.state != RequestState::kScheduled) {
+        return refuse(r, "it is " + state + ": only an accepted request is scheduled");
+      }
+      break;
+    case Step::kConclude:
+      if (r.state != RequestState::kAccepted && r.state != RequestState::kScheduled) {
+        return refuse(r, "it is " + state + ": only an accepted or scheduled request concludes");
+      }
+      break;
+  }
+  return success();
+}
+
+std::optional<Step> step_of(const ProcedureBody& body) {
+  switch (body.index()) {
+    case 1:
+      return Step::kAck;
+    case 2:
+      return Step::kAccept;
+    case 3:
+      return Step::kDecline;
+    case 4:
+      return Step::kCounter;
+    case 5:
+      return Step::kRefer;
+    case 6:
+      return Step::kWithdraw;
+    case 7:
+      return Step::kSchedule;
+    case 8:
+      return Step::kConclude;
+    default:
+      return std::nullopt;  // a request
+  }
+}
+
+// Applies a step the rules allowed.
+void take(Request& r, const ProcedureBody& body, const record::SignedEntry& entry) {
+  const record::PublicKey& author = entry.fields.author;
+  std::visit(
+      [&](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, AckBody>) {
+          r.acknowledged = true;
+          if (r.state == RequestState::kSent || r.state == RequestState::kDelivered) {
+            r.state = RequestState::kAcknowledged;
+          }
+        } else if constexpr (std::is_same_v<T, AcceptBody>) {
+          r.state = RequestState::kAccepted;
+        } else if constexpr (std::is_same_v<T, DeclineBody>) {
+          r.state = RequestState::kDeclined;
+          r.reason = b.reason;
+        } else if constexpr (std::is_same_v<T, CounterBody>) {
+          r.state = RequestState::kCountered;
+          r.proposal = b.proposal;
+          r.proposed_at = entry.fields.time;
+          r.response_deadline = b.response_deadline;
+          r.awaiting = author == r.requester ? r.responder : r.requester;
+        } else if constexpr (std::is_same_v<T, ReferBody>) {
+          r.state = RequestState::kReferred;
+          r.referred_to = b.to;
+        } else if constexpr (std::is_same_v<T, WithdrawBody>) {
+          r.state = RequestState::kWithdrawn;
+          r.reason = b.reason;
+        } else if constexpr (std::is_same_v<T, ScheduleBody>) {
+          r.state = RequestState::kScheduled;
+          r.scheduled = b.window;
+        } else if constexpr (std::is_same_v<T, ConcludeBody>) {
+          r.state = RequestState::kConcluded;
+        }
+      },
+      body);
+}
+
+}  // namespace
+
+std::string_view state_name(RequestState state) {
+  switch (state) {
+    case RequestState::kSent:
+      return "sent";
+    case RequestState::kDelivered:
+      return "delivered";
+    case RequestState::kAcknowledged:
+      return "acknowledged";
+    case RequestState::kReferred:
+      return "referred";
+    case RequestState::kCountered:
+      return "countered";
+    case RequestState::kAccepted:
+      return "accepted";
+    case RequestState::kDeclined:
+      return "declined";
+    case RequestState::kWithdrawn:
+      return "withdrawn";
+    case RequestState::kScheduled:
+      return "scheduled";
+    case RequestState::kConcluded:
+      return "concluded";
+    case RequestState::kExpired:
+      return "expired";
+    case RequestState::kExpiredUnconfirmed:
+      return "expired-unconfirmed";
+  }
+  return "unknown";
+}
+
+bool is_final(RequestState state) {
+  return state == RequestState::kDeclined || state == RequestState::kWithdrawn ||
+         state == RequestState::kConcluded || state == RequestState::kExpired;
+}
+
+std::string_view step_name(Step step) {
+  switch (step) {
+    case Step::kAck:
+      return "ack";
+    case Step::kAccept:
+      return "accept";
+    case Step::kDecline:
+      return "decline";
+    case Step::kCounter:
+      return "counter";
+    case Step::kRefer:
+      return "refer";
+    case Step::kWithdraw:
+      return "withdraw";
+    case Step::kSchedule:
+      return "schedule";
+    case Step::kConclude:
+      return "conclude";
+  }
+  return "unknown";
+}
+
+Result<RequestBook> RequestBook::project(record::PublicKey local, record::PublicKey peer,
+                                         const std::vector<record::SignedEntry>& own_chain,
+                                         const std::vector<record::SignedEntry>& peer_chain) {
+  RequestBook book(local, peer);
+  std::size_t i = 0;  // own entries applied
+  std::size_t j = 0;  // peer entries applied
+  while (i < own_chain.size() || j < peer_chain.size()) {
+    const bool own_ready = i < own_chain.size() && own_chain[i].fields.cross.seq <= j;
+    const bool peer_ready = j < peer_chain.size() && peer_chain[j].fields.cross.seq <= i;
+    bool take_own = own_ready;
+    if (own_ready && peer_ready) {
+      const auto& a = own_chain[i].fields;
+      const auto& b = peer_chain[j].fields;
+      take_own = a.time != b.time ? a.time < b.time : a.author < b.author;
+    } else if (!own_ready && !peer_ready) {
+      // Each waits for the other: impossible in a record that verifies (a cross-link names an
+      // entry its author held). Apply in seq order rather than stop.
+      book.anomalies_.push_back("the chains' cross-links are circular at own seq " +
+                                std::to_string(i + 1) + " and peer seq " + std::to_string(j + 1));
+      take_own = i < own_chain.size();
+    }
+    book.apply(take_own ? own_chain[i++] : peer_chain[j++]);
+  }
+  return book;
+}
+
+const Request* RequestBook::find(const EntryRef& id) const {
+  auto it = requests_.find(id);
+  return it == requests_.end() ? nullptr : &it->second;
+}
+
+void RequestBook::apply(const record::SignedEntry& entry) {
+  const record::EntryFields& f = entry.fields;
+  if (!is_procedure_kind(f.kind)) {
+    return;
+  }
+  const EntryRef self{f.author, f.seq};
+  const std::string where =
+      "entry " + f.author.fingerprint().substr(0, 12) + "-" + std::to_string(f.seq);
+  auto body = decode_body(f.kind, f.body);
+  if (!body.ok()) {
+    anomalies_.push_back(where + ": " + body.error().message);
+    return;
+  }
+  if (const auto* request = std::get_if<RequestBody>(&body.value())) {
+    Request r;
+    r.id = self;
+    r.requester = f.author;
+    r.responder = f.author == local_ ? peer_ : local_;
+    r.precedence = request->precedence;
+    r.proposal = request->proposal;
+    r.requested_at = r.proposed_at = f.time;
+    r.ack_deadline = request->ack_deadline;
+    r.response_deadline = request->response_deadline;
+    r.awaiting = r.responder;
+    r.history.push_back({std::string(f.kind), self, f.time});
+    if (auto valid = check_body(body.value(), f.time); !valid.ok()) {
+      r.anomalies.push_back(where + ": " + valid.error().message);
+    }
+    requests_.emplace(self, std::move(r));
+    return;
+  }
+  const EntryRef ref = *request_of(body.value());
+  auto it = requests_.find(ref);
+  if (it == requests_.end()) {
+    anomalies_.push_back(where + ": a '" + f.kind + "' for request " +
+                         ref.author.fingerprint().substr(0, 12) + "-" + std::to_string(ref.seq) +
+                         ", which is not in the record");
+    return;
+  }
+  Request& r = it->second;
+  if (auto valid = check_body(body.value(), f.time); !valid.ok()) {
+    r.anomalies.push_back(where + ": " + valid.error().message);
+    return;
+  }
+  if (auto ok = allowed(r, *step_of(body.value()), f.author, f.time); !ok.ok()) {
+    r.anomalies.push_back(where + ": '" + f.kind + "' not applied: " + ok.error().message);
+    return;
+  }
+  take(r, body.value(), entry);
+  r.history.push_back({std::string(f.kind), self, f.time});
+}
+
+RequestState RequestBook::view(const Request& r, const SyncFacts& facts) const {
+  RequestState state = r.state;
+  if (state == RequestState::kSent) {
+    // Held by the responder: it is ours and they receipted it, or it is theirs and we hold it.
+    const bool held = r.requester == local_ ? facts.own_receipted >= r.id.seq : true;
+    if (held) {
+      state = RequestState::kDelivered;
+    }
+  }
+  if (!undecided(state)) {
+    return state;
+  }
+  if (r.awaiting == local_) {
+    // Our own chain: we know we authored no decision, and the station refuses one now.
+    return facts.now >= r.response_deadline ? RequestState::kExpired : state;
+  }
+  if (facts.peer_held_until >= r.response_deadline) {
+    return RequestState::kExpired;  // we hold their chain past the deadline: no decision in it
+  }
+  return facts.now >= r.response_deadline ? RequestState::kExpiredUnconfirmed : state;
+}
+
+Result<void> RequestBook::check(const EntryRef& id, Step step, const record::PublicKey& actor,
+                                Micros now) const {
+  const Request* r = find(id);
+  if (r == nullptr) {
+    return make_error(Errc::kNotFound, "no request " + id.author.fingerprint().substr(0, 12) + "-" +
+                                           std::to_string(id.seq) + " on this line");
+  }
+  return allowed(*r, step, actor, now);
+}
+
+std::vector<Reminder> reminders(const Request& r) {
+  std::vector<Reminder> out;
+  if (!undecided(r.state)) {
+    return out;
+  }
+  auto at = [](Micros from, Micros to, int percent) { return from + (to - from) * percent / 100; };
+  if (!r.acknowledged && r.state != RequestState::kCountered) {
+    out.push_back({Reminder::What::kAck50, at(r.requested_at, r.ack_deadline, 50)});
+    out.push_back({Reminder::What::kAck90, at(r.requested_at, r.ack_deadline, 90)});
+  }
+  out.push_back({Reminder::What::kResponse50, at(r.proposed_at, r.response_deadline, 50)});
+  out.push_back({Reminder::What::kResponse90, at(r.proposed_at, r.response_deadline, 90)});
+  out.push_back({Reminder::What::kExpiry, r.response_deadline});
+  return out;
+}
+
+}  // namespace hotline::procedure

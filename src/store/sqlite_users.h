@@ -1,0 +1,31 @@
+// store/sqlite_users.h — how users are written to and read from the users table.
+//
+// Like sqlite_tables.h, these run on the connection they are given (the writer's inside its
+// transaction, or the reader's) and check only what a row needs. That a name is never reused is
+// the writer's rule (sqlite_record_store.cc).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/record_store.h"
+#include "store/sqlite_connection.h"
+
+namespace hotline::store::user_table {
+
+// The user named `name`, or nullopt.
+[[nodiscard]] Result<std::optional<UserRecord>> find_user(Connection& db, const std::string& name);
+
+// Inserts `user`, enabled, created at `created_at` (its own `disabled`, `created_at` and
+// `disabled_at` are ignored). The name must not exist yet.
+[[nodiscard]] Result<void> insert_user(Connection& db, const UserRecord& user, Micros created_at);
+
+// Marks the user named `name` disabled at `disabled_at`, unless it is already disabled.
+[[nodiscard]] Result<void> mark_disabled(Connection& db, const std::string& name,
+                                         Micros disabled_at);
+
+// Every user, ordered by name.
+[[nodiscard]] Result<std::vector<UserRecord>> select_users(Connection& db);
+
+}  // namespace hotline::store::user_table
