@@ -110,6 +110,7 @@ Command add_send_command(CLI::App& app) {
     std::string precedence = "ROUTINE";
     std::string text;
     double wait = 0;
+    std::string as;
     bool json = false;
   };
   auto flags = std::make_shared<Flags>();
@@ -124,12 +125,18 @@ Command add_send_command(CLI::App& app) {
                   "Wait up to SECONDS (at most 300) for the peer's signed receipt; exit 3 if it "
                   "has not come by then (the message stays durable and on its way)")
       ->check(CLI::Range(0.0, 300.0));
+  sub->add_option("--as", flags->as,
+                  "The user it is sent for (`hotline user add`): refused (exit 4) if unknown, "
+                  "disabled, or a role that may not send; recorded in the message");
   sub->add_flag("--json", flags->json, "Print one JSON document");
   return {sub, [flags] {
             int exit_code = kExitOk;
             nlohmann::json body = {{"precedence", flags->precedence}, {"text", flags->text}};
             if (flags->wait > 0) {
               body["wait"] = flags->wait;
+            }
+            if (!flags->as.empty()) {
+              body["as"] = flags->as;
             }
             const auto timeout =
                 std::chrono::milliseconds(static_cast<long>(flags->wait * 1000) + 30'000);

@@ -14,6 +14,7 @@
 #include "core/cbor.h"
 #include "crypto/key_file.h"
 #include "link/tls_handshake.h"
+#include "procedure/roles.h"
 #include "station/config.h"
 #include "station/control_socket.h"
 #include "station/station_dir.h"
@@ -30,14 +31,18 @@ namespace {
 // A text message's entry body (docs/record-format.md §3): the text, its precedence, and a random
 // id that makes every message's body unique, so that a station recovering its own chain can tell
 // which queued drafts it had already authored before it lost them.
-Bytes message_body(const std::string& text, Precedence precedence) {
+Bytes message_body(const std::string& text, Precedence precedence, const std::string& from) {
   Bytes id(16);
   randombytes_buf(id.data(), id.size());
-  return cbor::encode(cbor::Value::map({
+  cbor::Map fields = {
       {cbor::Value::uint(1), cbor::Value::text(text)},
       {cbor::Value::uint(2), cbor::Value::uint(static_cast<std::uint64_t>(precedence))},
       {cbor::Value::uint(3), cbor::Value::bytes(std::move(id))},
-  }));
+  };
+  if (!from.empty()) {
+    fields.emplace_back(cbor::Value::uint(4), cbor::Value::text(from));  // who sent it
+  }
+  return cbor::encode(cbor::Value::map(std::move(fields)));
 }
 
 json position_json(const record::ChainPosition& p) {
@@ -301,7 +306,7 @@ class Station {
     const Precedence precedence = message.precedence;
     const std::chrono::milliseconds wait = message.wait;
     link.send(
-        precedence, "message", message_body(message.text, precedence),
+        precedence, "message", message_body(message.text, precedence, message.as),
         [this, &link, line_name, precedence, wait, respond](Result<line::LineLink::Sent> sent) {
           if (!sent.ok()) {
             respond(error_response(http_status_for(sent.error().code), sent.error().message));
@@ -362,6 +367,7 @@ class Station {
     Precedence precedence;
     std::string text;
     std::chrono::milliseconds wait;  // for the peer's receipt; 0: answer once durable here
+    std::string as;                  // the user it is sent for (empty: the station's owner)
   };
   static constexpr double kMaxReceiptWaitSeconds = 300;
 
@@ -406,8 +412,43 @@ class Station {
       }
       wait_seconds = request["wait"].get<double>();
     }
+    std::string as;
+    if (request.contains("as")) {
+      if (!request["as"].is_string()) {
+        return make_error(Errc::kInvalidArgument, "field 'as' must be a user name");
+      }
+      as = request["as"].get<std::string>();
+      HOTLINE_TRY(check_user_may(as, procedure::Action::kSendImmediate));
+    }
     return MessageRequest{precedence, std::move(text),
-                          std::chrono::milliseconds(static_cast<long>(wait_seconds * 1000))};
+                          std::chrono::milliseconds(static_cast<long>(wait_seconds * 1000)),
+                          std::move(as)};
+  }
+
+  // Whether the user `name` of this station may take `action` now: known, not disabled, and with
+  // a role that permits it (procedure/roles.h). The control socket itself is the owner's (mode
+  // 0600); `as` says on whose behalf the owner acts, and that person's role is what counts.
+  Result<void> check_user_may(const std::string& name, procedure::Action action) {
+    auto user = store_->user(name);
+    if (!user.ok()) {
+      if (user.error().code == Errc::kNotFound) {
+        return make_error(Errc::kRefused, "no user named '" + name + "' at this station");
+      }
+      return user.error();
+    }
+    if (user->disabled) {
+      return make_error(Errc::kRefused, "user '" + name + "' is disabled");
+    }
+    auto role = procedure::parse_role(user->role);
+    if (!role.ok()) {
+      return make_error(Errc::kInternal, "user '" + name + "' has an unknown role '" + user->role +
+                                             "' in the database");
+    }
+    auto permitted = procedure::check_permitted(role.value(), action);
+    if (!permitted.ok()) {
+      return make_error(Errc::kRefused, "user '" + name + "': " + permitted.error().message);
+    }
+    return success();
   }
 
   ControlResponse status() {

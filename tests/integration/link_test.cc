@@ -318,6 +318,48 @@ TEST_F(LinkTest, SendWithWaitReturnsOnceThePeersReceiptIsStored) {
             (std::vector<std::string>{"w-0", "w-1", "w-2", "w-3", "w-4"}));
 }
 
+// `send --as USER` acts for a user of the station: an unknown or disabled user, or a role that may
+// not send (an auditor), is refused with exit 4 and nothing is sent; an operator's message records
+// who sent it.
+TEST_F(LinkTest, SendAsAUserChecksTheUsersRoleAndRecordsTheSender) {
+  add_lines({bravo_.listen()});
+  auto add_user = [&](const std::string& name, const std::string& role) {
+    auto added = run_hotline({"user", "add", "--dir", alpha_.dir(), "--name", name, "--role", role},
+                             "a long enough password\n");
+    ASSERT_EQ(added.exit_code, 0) << added.err;
+  };
+  add_user("duty1", "operator");
+  add_user("audit1", "auditor");
+  add_user("gone1", "operator");
+  ASSERT_EQ(run_hotline({"user", "disable", "--dir", alpha_.dir(), "--name", "gone1"}).exit_code,
+            0);
+  alpha_.start();
+  bravo_.start();
+  auto send_as = [&](const std::string& user, const std::string& text) {
+    return run_hotline(
+        {"send", "--dir", alpha_.dir(), "--line", kLine, "--text", text, "--as", user});
+  };
+  auto auditor = send_as("audit1", "from the auditor");
+  EXPECT_EQ(auditor.exit_code, 4);
+  EXPECT_NE(auditor.err.find("auditor"), std::string::npos) << auditor.err;
+  auto unknown = send_as("nobody", "from nobody");
+  EXPECT_EQ(unknown.exit_code, 4);
+  EXPECT_NE(unknown.err.find("no user named 'nobody'"), std::string::npos) << unknown.err;
+  auto disabled = send_as("gone1", "from a disabled user");
+  EXPECT_EQ(disabled.exit_code, 4);
+  EXPECT_NE(disabled.err.find("disabled"), std::string::npos) << disabled.err;
+  auto sent = send_as("duty1", "from the duty officer");
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  ASSERT_TRUE(wait_until([&] { return delivered(1); }));
+  alpha_.terminate();
+  bravo_.terminate();
+  const auto chain = read_chain(bravo_, alpha_.fingerprint());
+  ASSERT_EQ(chain.size(), 1u) << "only the operator's message was sent";
+  EXPECT_EQ(chain[0].fields.body.find(1)->as_text(), "from the duty officer");
+  ASSERT_NE(chain[0].fields.body.find(4), nullptr);
+  EXPECT_EQ(chain[0].fields.body.find(4)->as_text(), "duty1");
+}
+
 }  // namespace
 }  // namespace hotline::testing
 
