@@ -206,6 +206,11 @@ Command add_status_command(CLI::App& app) {
               if (l["round_trip_us"].is_number()) {
                 std::cout << ", round trip " << l["round_trip_us"].get<std::int64_t>() << " µs";
               }
+              if (l.contains("peer_clock_offset_us") && l["peer_clock_offset_us"].is_number()) {
+                std::cout << ", peer clock " << std::showpos
+                          << l["peer_clock_offset_us"].get<std::int64_t>() / 1000 << std::noshowpos
+                          << " ms";
+              }
               std::cout << "\n  our chain " << l["own"]["seq"].get<std::uint64_t>()
                         << " (receipted " << l["receipted"].get<std::uint64_t>() << "), theirs "
                         << l["peer_chain"]["seq"].get<std::uint64_t>() << "\n  outbox";

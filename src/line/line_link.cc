@@ -619,6 +619,7 @@ LineStatus LineLink::status() const {
     s.route = active_->route();
     s.dialed_by_peer = active_->dialed_by_peer();
     s.round_trip = active_->session().round_trip();
+    s.peer_clock_offset = active_->session().peer_clock_offset();
   }
   s.own = record_.own_durable().position;
   s.peer = record_.peer_durable().position;

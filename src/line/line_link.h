@@ -52,6 +52,7 @@ struct LineStatus {
   std::uint64_t receipted = 0;            // own seq covered by the peer's stored receipts
   std::array<std::uint64_t, 4> outbox{};  // drafts queued, by precedence (FLASH first)
   std::optional<std::chrono::microseconds> round_trip;
+  std::optional<std::chrono::microseconds> peer_clock_offset;  // peer's clock minus ours
   LineCounters counters;
   std::vector<RouteStatus> routes;
 };

@@ -96,6 +96,10 @@ Result<bool> Session::on_frame(const link::Frame& frame) {
           HOTLINE_TRY(on_checkpoint(m));
         } else if constexpr (std::is_same_v<T, link::Heartbeat>) {
           HOTLINE_TRY(send(link::HeartbeatAck{m.seq}));
+          // It was sent about half a round trip ago.
+          const Micros half_trip = round_trip_ ? round_trip_->count() / 2 : 0;
+          peer_clock_offset_ =
+              std::chrono::microseconds(m.time + half_trip - record_.clock().now());
         } else if constexpr (std::is_same_v<T, link::HeartbeatAck>) {
           if (m.seq == heartbeat_seq_ && heartbeat_sent_at_ != 0) {
             round_trip_ = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -106,6 +106,10 @@ class Session {
 
   // The last heartbeat round trip, if one completed.
   std::optional<std::chrono::microseconds> round_trip() const { return round_trip_; }
+  // How far the peer's clock is ahead of this station's (negative: behind), from the time in its
+  // last heartbeat, the local clock when it arrived and half the last round trip. The procedure
+  // shows it, and flags decisions whose author time is implausibly ahead (design.md §2).
+  std::optional<std::chrono::microseconds> peer_clock_offset() const { return peer_clock_offset_; }
   // Highest seq of this station's chain the peer is known to hold.
   std::uint64_t peer_holds() const { return peer_holds_; }
 
@@ -146,6 +150,7 @@ class Session {
   std::uint64_t heartbeat_seq_ = 0;
   Micros heartbeat_sent_at_ = 0;
   std::optional<std::chrono::microseconds> round_trip_;
+  std::optional<std::chrono::microseconds> peer_clock_offset_;
 };
 
 }  // namespace hotline::line

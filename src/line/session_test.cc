@@ -458,5 +458,23 @@ TEST_F(SessionTest, AFailedWriteIsReportedAndTheLineResumesFromWhatIsStored) {
   EXPECT_TRUE(bravo_.store->evidence(bravo_.parties.id).value().empty());
 }
 
+// The peer's clock offset is measured from its heartbeats: bravo's clock runs 5 s ahead.
+TEST(SessionClockTest, ThePeersClockOffsetIsMeasuredFromItsHeartbeats) {
+  testing::TempDir dir;
+  ManualClock alpha_clock{1'700'000'000'000'000};
+  ManualClock bravo_clock{1'700'000'005'000'000};
+  Side alpha(dir.file("alpha.db"), 1, 2, alpha_clock);
+  Side bravo(dir.file("bravo.db"), 2, 1, bravo_clock);
+  alpha.connect();
+  bravo.connect();
+  ASSERT_TRUE(settle(alpha, bravo).ok());
+  EXPECT_FALSE(alpha.session->peer_clock_offset().has_value());
+  ASSERT_TRUE(bravo.session->send_heartbeat(bravo_clock.now()).ok());
+  ASSERT_TRUE(settle(alpha, bravo).ok());
+  ASSERT_TRUE(alpha.session->peer_clock_offset().has_value());
+  // Half of alpha's last round trip is added; none was measured yet.
+  EXPECT_EQ(alpha.session->peer_clock_offset()->count(), 5'000'000);
+}
+
 }  // namespace
 }  // namespace hotline::line

@@ -477,6 +477,8 @@ class Station {
           {"peer_chain", position_json(s.peer)},
           {"receipted", s.receipted},
           {"round_trip_us", s.round_trip ? json(s.round_trip->count()) : json()},
+          {"peer_clock_offset_us",
+           s.peer_clock_offset ? json(s.peer_clock_offset->count()) : json()},
           {"outbox", outbox},
           {"routes", routes},
           {"counters",
