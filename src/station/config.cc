@@ -20,11 +20,14 @@ struct Place {
   std::int64_t line = 0;
 
   Error error(const std::string& what) const {
+    // Appended piece by piece: GCC 12 at -O3 warns wrongly (-Wrestrict, GCC bug 105329) about
+    // `":" + std::to_string(line)`.
     std::string where = source;
     if (line > 0) {
-      where += ":" + std::to_string(line);
+      where.append(":").append(std::to_string(line));
     }
-    return make_error(Errc::kInvalidArgument, where + ": " + key + ": " + what);
+    where.append(": ").append(key).append(": ").append(what);
+    return make_error(Errc::kInvalidArgument, where);
   }
 };
 
