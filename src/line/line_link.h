@@ -117,6 +117,8 @@ class LineLink {
   void forget_receipt_wait(std::uint64_t token);
 
   LineStatus status() const;
+  // Own seq covered by the peer's stored receipts (LineStatus::receipted, without the rest).
+  std::uint64_t receipted_seq() const { return record_.receipted_seq(); }
 
  private:
   friend class Connection;

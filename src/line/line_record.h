@@ -15,20 +15,22 @@
 // of the durable ones (own_head/peer_head against own_durable/peer_durable) only by writes in
 // flight; a write that fails marks the record failed, every later write is refused, and once the
 // writes in flight have ended the record reloads its state from the store.
+//
+// Implemented in line_record.cc (this station's own chain, the outbox, the pipelined writes) and
+// line_record_accept.cc (what arrives from the peer).
 #pragma once
 
 #include <array>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
 #include "crypto/identity.h"
+#include "line/draft_queue.h"
 #include "record/verify.h"
 #include "store/record_store.h"
 
@@ -92,8 +94,8 @@ class LineRecord {
 
   // Drafts queued (or being queued) per precedence, as this record knows them: the station is
   // the outbox's only writer, so this is counted here rather than asked of the store.
-  const std::array<std::uint64_t, 4>& outbox() const { return outbox_; }
-  std::uint64_t outbox_size() const;
+  const std::array<std::uint64_t, 4>& outbox() const { return drafts_.counts(); }
+  std::uint64_t outbox_size() const { return drafts_.size(); }
   // Queues a draft, durably, and returns its id.
   Result<std::uint64_t> enqueue(Precedence precedence, std::string kind, Bytes body);
   // Same, pipelined: `then` gets the id on the line's thread once the draft is durable.
@@ -179,10 +181,8 @@ class LineRecord {
   store::WriteDone when_written(std::function<void(Result<void>)> on_line_thread);
   Result<std::optional<SignedEntry>> entry_at(const record::PublicKey& author, std::uint64_t seq);
   Result<std::vector<SignedEntry>> sign_batch(std::vector<Draft> drafts, record::ChainHead& head);
+  void signed_ahead(const std::vector<SignedEntry>& entries, const record::ChainHead& head);
   void own_written(const record::ChainHead& head);
-  void outbox_grew(Precedence precedence);
-  void forget_upcoming();
-  void authoring(const std::vector<store::OutboxDraft>& drafts);
   void peer_written(const record::ChainHead& head, const SignedReceipt& receipt);
   Result<std::vector<SignedEntry>> check_batch(const std::vector<SignedEntry>& entries,
                                                record::ChainHead& head);
@@ -215,10 +215,7 @@ class LineRecord {
   // and peer entries being written: what the store cannot be asked for yet, or need not be.
   std::map<std::uint64_t, SignedEntry> own_recent_;
   std::map<std::uint64_t, SignedEntry> peer_writing_;
-  std::set<std::uint64_t> drafts_authoring_;  // drafts whose entries are being written
-  std::deque<store::OutboxDraft> upcoming_;   // the next drafts in send order, read ahead
-  bool upcoming_complete_ = false;            // upcoming_ holds every draft queued
-  std::array<std::uint64_t, 4> outbox_{};
+  DraftQueue drafts_;
   std::size_t in_flight_ = 0;
   bool failed_ = false;
   std::optional<Error> failure_;

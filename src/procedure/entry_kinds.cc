@@ -347,12 +347,7 @@ Result<void> check_body(const ProcedureBody& body, Micros authored_at) {
             return invalid(kind, "needs the official it is referred to");
           }
         } else if constexpr (std::is_same_v<T, AcceptBody> || std::is_same_v<T, ScheduleBody>) {
-          std::optional<TimeWindow> w;
-          if constexpr (std::is_same_v<T, AcceptBody>) {
-            w = b.window;
-          } else {
-            w = b.window;
-          }
+          const std::optional<TimeWindow> w = b.window;
           if (w && w->start >= w->end) {
             return invalid(kind, "has a time window that does not end after it starts");
           }

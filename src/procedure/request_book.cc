@@ -76,27 +76,23 @@ Result<void> allowed(const Request& r, Step step, const record::PublicKey& actor
   return success();
 }
 
+// ProcedureBody lists the steps' bodies after RequestBody, in the order of Step.
+template <Step step, typename Body>
+constexpr bool body_of_step =
+    std::is_same_v<std::variant_alternative_t<1 + static_cast<std::size_t>(step), ProcedureBody>,
+                   Body>;
+static_assert(body_of_step<Step::kAck, AckBody> && body_of_step<Step::kAccept, AcceptBody> &&
+              body_of_step<Step::kDecline, DeclineBody> &&
+              body_of_step<Step::kCounter, CounterBody> && body_of_step<Step::kRefer, ReferBody> &&
+              body_of_step<Step::kWithdraw, WithdrawBody> &&
+              body_of_step<Step::kSchedule, ScheduleBody> &&
+              body_of_step<Step::kConclude, ConcludeBody>);
+
 std::optional<Step> step_of(const ProcedureBody& body) {
-  switch (body.index()) {
-    case 1:
-      return Step::kAck;
-    case 2:
-      return Step::kAccept;
-    case 3:
-      return Step::kDecline;
-    case 4:
-      return Step::kCounter;
-    case 5:
-      return Step::kRefer;
-    case 6:
-      return Step::kWithdraw;
-    case 7:
-      return Step::kSchedule;
-    case 8:
-      return Step::kConclude;
-    default:
-      return std::nullopt;  // a request
+  if (std::holds_alternative<RequestBody>(body)) {
+    return std::nullopt;
   }
+  return static_cast<Step>(body.index() - 1);
 }
 
 // Applies a step the rules allowed.

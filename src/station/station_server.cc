@@ -342,7 +342,7 @@ class Station {
       *answered = true;
       timer->cancel();
       answer["status"] = "receipted";
-      answer["receipted"] = link.status().receipted;
+      answer["receipted"] = link.receipted_seq();
       respond(json_response(201, answer));
     };
     const std::uint64_t token = link.await_receipt(sent, on_receipt);

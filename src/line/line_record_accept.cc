@@ -1,0 +1,224 @@
+// line/line_record_accept.cc — LineRecord: what arrives from the peer (its entries, receipts and
+// checkpoints), checked against every rule of the record before anything is stored.
+#include "line/line_record.h"
+#include "line/signature_check.h"
+
+namespace hotline::line {
+
+// The verify.h rules take a chain as its hashes but look at one position only (the one a receipt
+// or checkpoint names). Rather than read the whole chain, this returns a vector as long as the
+// chain up to `seq` with just that last hash filled in: the rule sees the same answer.
+Result<std::vector<record::Hash>> LineRecord::hashes_for_position(const record::PublicKey& author,
+                                                                  std::uint64_t head_seq,
+                                                                  std::uint64_t seq) {
+  std::vector<record::Hash> hashes(std::min(seq, head_seq));
+  if (seq >= 1 && seq <= head_seq) {
+    HOTLINE_ASSIGN(auto held, entry_at(author, seq));
+    if (!held) {
+      return make_error(Errc::kInternal, "entry " + std::to_string(seq) +
+                                             " below the head is missing from the store");
+    }
+    hashes.back() = held->hash;
+  }
+  return hashes;
+}
+
+Result<bool> LineRecord::already_held(const SignedEntry& entry) {
+  HOTLINE_ASSIGN(auto held, entry_at(line_.peer, entry.fields.seq));
+  if (!held) {
+    return make_error(Errc::kInternal, "peer entry below the head is missing from the store");
+  }
+  if (held->signed_bytes == entry.signed_bytes) {
+    return true;
+  }
+  if (auto evidence = record::find_equivocation(*held, entry)) {
+    store::Evidence e;
+    e.kind = store::Evidence::Kind::kEquivocation;
+    e.line = line_.id;
+    e.culprit = line_.peer;
+    e.seq = entry.fields.seq;
+    e.detail = "two different signed entries for seq " + std::to_string(entry.fields.seq);
+    e.first = evidence->first.signed_bytes;
+    e.second = evidence->second.signed_bytes;
+    e.recorded_at = clock_->now();
+    HOTLINE_TRY(store_->add_evidence(e));
+    return make_error(Errc::kConflict, "line " + line_.name +
+                                           ": the peer signed two different "
+                                           "entries for seq " +
+                                           std::to_string(entry.fields.seq) +
+                                           " (equivocation; evidence kept)");
+  }
+  return make_error(Errc::kBadSignature,
+                    "line " + line_.name + ": entry for seq " + std::to_string(entry.fields.seq) +
+                        " differs from the one held and is not validly signed");
+}
+
+Result<void> LineRecord::check_incoming(const SignedEntry& entry, const record::ChainHead& head,
+                                        bool signature_valid) {
+  HOTLINE_TRY(record::check_extends(line_.id, line_.peer, head, entry));
+  if (!signature_valid) {
+    return make_error(Errc::kBadSignature, "line " + line_.name + ": entry seq " +
+                                               std::to_string(entry.fields.seq) +
+                                               " does not carry the peer's valid signature");
+  }
+  const record::ChainPosition& cross = entry.fields.cross;
+  if (cross.seq > own_.position.seq) {
+    return make_error(Errc::kBrokenChain, "entry seq " + std::to_string(entry.fields.seq) +
+                                              " cross-links our seq " + std::to_string(cross.seq) +
+                                              ", which we never authored");
+  }
+  // Entries of one batch mostly cross-link the same entry of ours: read it once. (Our chain
+  // never changes below its head, so a position checked once stays checked.)
+  if (cross.seq > 0 && cross != checked_cross_) {
+    HOTLINE_ASSIGN(auto ours, entry_at(line_.local, cross.seq));
+    if (!ours || ours->hash != cross.hash) {
+      return make_error(Errc::kBrokenChain, "entry seq " + std::to_string(entry.fields.seq) +
+                                                " cross-links a hash of our chain we never signed");
+    }
+    checked_cross_ = cross;
+  }
+  return success();
+}
+
+Result<std::vector<SignedEntry>> LineRecord::check_batch(const std::vector<SignedEntry>& entries,
+                                                         record::ChainHead& head) {
+  std::vector<SignedEntry> fresh;
+  const std::vector<char> signature_valid = check_entry_signatures(entries);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const SignedEntry& entry = entries[i];
+    if (entry.fields.seq >= 1 && entry.fields.seq <= head.position.seq) {
+      HOTLINE_ASSIGN(bool held, already_held(entry));
+      (void)held;  // identical: a resend after a reconnect; nothing to do
+      continue;
+    }
+    HOTLINE_TRY(check_incoming(entry, head, signature_valid[i] != 0));
+    head = {entry.position(), entry.fields.time};
+    fresh.push_back(entry);
+  }
+  return fresh;
+}
+
+Result<SignedReceipt> LineRecord::accept_entries(const std::vector<SignedEntry>& entries) {
+  record::ChainHead head = peer_;
+  HOTLINE_ASSIGN(auto fresh, check_batch(entries, head));
+  if (fresh.empty()) {
+    return receipt_for_peer_head();  // a resend of what is held: no new receipt needed
+  }
+  // Signed now, but stored in the commit that stores the entries and sent only after it: the
+  // receipt never exists without the entries it acknowledges.
+  HOTLINE_ASSIGN(SignedReceipt receipt, make_peer_receipt(head.position));
+  HOTLINE_TRY(store_->append_entries_with_receipt(std::move(fresh), receipt));
+  peer_ = head;
+  peer_written(head, receipt);
+  return receipt;
+}
+
+void LineRecord::peer_written(const record::ChainHead& head, const SignedReceipt& receipt) {
+  if (head.position.seq > peer_durable_.position.seq) {
+    peer_durable_ = head;
+    last_issued_ = receipt;
+  }
+  peer_writing_.erase(peer_writing_.begin(), peer_writing_.upper_bound(head.position.seq));
+}
+
+Result<std::uint64_t> LineRecord::accept_entries_async(const std::vector<SignedEntry>& entries) {
+  HOTLINE_TRY(check_writable());
+  record::ChainHead head = peer_;
+  HOTLINE_ASSIGN(auto fresh, check_batch(entries, head));
+  if (fresh.empty()) {
+    return 0;
+  }
+  HOTLINE_ASSIGN(SignedReceipt receipt, make_peer_receipt(head.position));
+  const std::uint64_t added = fresh.size();
+  for (const SignedEntry& entry : fresh) {
+    peer_writing_.emplace(entry.fields.seq, entry);
+  }
+  peer_ = head;
+  store_->append_entries_with_receipt_then(
+      std::move(fresh), receipt, when_written([this, head, receipt](Result<void> written) {
+        if (!written.ok()) {
+          return;
+        }
+        peer_written(head, receipt);
+        if (listener_.peer_durable) {
+          listener_.peer_durable(receipt);
+        }
+      }));
+  return added;
+}
+
+Result<void> LineRecord::check_peer_receipt(const SignedReceipt& receipt) {
+  if (receipt.fields.chain_author != line_.local) {
+    return make_error(Errc::kBrokenChain, "receipt is not for this station's chain");
+  }
+  if (!record::verify_receipt_signature(receipt)) {
+    return make_error(Errc::kBadSignature, "receipt does not carry the peer's valid signature");
+  }
+  const std::uint64_t seq = receipt.fields.held.seq;
+  record::Hash held_hash{};
+  if (seq >= 1 && seq <= own_.position.seq) {
+    HOTLINE_ASSIGN(auto held, entry_at(line_.local, seq));
+    if (!held) {
+      return make_error(Errc::kInternal, "entry " + std::to_string(seq) +
+                                             " below the head is missing from the store");
+    }
+    held_hash = held->hash;
+  }
+  return record::check_receipt(receipt, line_.id, line_.peer, own_.position.seq, held_hash);
+}
+
+Result<void> LineRecord::accept_receipt(const SignedReceipt& receipt) {
+  HOTLINE_TRY(check_peer_receipt(receipt));
+  HOTLINE_TRY(store_->add_receipt(receipt));
+  receipted_seq_ = std::max(receipted_seq_, receipt.fields.held.seq);
+  own_recent_.erase(own_recent_.begin(), own_recent_.upper_bound(receipt.fields.held.seq));
+  return success();
+}
+
+Result<void> LineRecord::accept_receipt_async(const SignedReceipt& receipt) {
+  HOTLINE_TRY(check_writable());
+  HOTLINE_TRY(check_peer_receipt(receipt));
+  // The peer holds these for good: they will not be sent again from memory.
+  own_recent_.erase(own_recent_.begin(), own_recent_.upper_bound(receipt.fields.held.seq));
+  const std::uint64_t held = receipt.fields.held.seq;
+  store_->add_receipt_then(receipt, when_written([this, held](Result<void> written) {
+                             if (written.ok() && held > receipted_seq_) {
+                               receipted_seq_ = held;
+                               if (listener_.receipted) {
+                                 listener_.receipted(held);
+                               }
+                             }
+                           }));
+  return success();
+}
+
+Result<record::CheckpointMatch> LineRecord::accept_checkpoint(const SignedCheckpoint& checkpoint) {
+  if (checkpoint.fields.line != line_.id || checkpoint.fields.signer != line_.peer) {
+    return make_error(Errc::kBrokenChain, "checkpoint is not the peer's for this line");
+  }
+  if (!record::verify_checkpoint_signature(checkpoint)) {
+    return make_error(Errc::kBadSignature, "checkpoint does not carry the peer's valid signature");
+  }
+  HOTLINE_ASSIGN(auto peer_hashes,
+                 hashes_for_position(line_.peer, peer_.position.seq, checkpoint.fields.own.seq));
+  HOTLINE_ASSIGN(auto own_hashes,
+                 hashes_for_position(line_.local, own_.position.seq, checkpoint.fields.peer.seq));
+  auto comparison = record::compare_checkpoint(checkpoint, peer_hashes, own_hashes);
+  if (comparison.match == record::CheckpointMatch::kDivergent) {
+    store::Evidence e;
+    e.kind = store::Evidence::Kind::kDivergence;
+    e.line = line_.id;
+    e.culprit = line_.peer;
+    e.seq = checkpoint.fields.own.seq;
+    e.detail = comparison.detail;
+    e.first = checkpoint.signed_bytes;
+    e.recorded_at = clock_->now();
+    HOTLINE_TRY(store_->add_evidence(e));
+    return make_error(Errc::kConflict, "line " + line_.name + ": peer checkpoint diverges: " +
+                                           comparison.detail + " (evidence kept)");
+  }
+  HOTLINE_TRY(store_->add_checkpoint(checkpoint));
+  return comparison.match;
+}
+
+}  // namespace hotline::line

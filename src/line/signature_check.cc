@@ -1,0 +1,87 @@
+#include "line/signature_check.h"
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace hotline::line {
+
+namespace {
+
+// A second thread for signature checks, kept for the life of the process: starting a thread per
+// batch costs more than checking a few signatures.
+class HelperThread {
+ public:
+  static HelperThread& instance() {
+    // Never destroyed: its thread may still be parked when the process exits.
+    static HelperThread* helper = new HelperThread();
+    return *helper;
+  }
+
+  // Runs `mine` here and `theirs` on the helper thread, and returns when both are done.
+  void run_both(const std::function<void()>& theirs, const std::function<void()>& mine) {
+    std::lock_guard caller(callers_);
+    {
+      std::lock_guard lock(mutex_);
+      job_ = &theirs;
+      done_ = false;
+    }
+    wake_.notify_one();
+    mine();
+    std::unique_lock lock(mutex_);
+    finished_.wait(lock, [this] { return done_; });
+  }
+
+ private:
+  HelperThread() {
+    std::thread([this] { loop(); }).detach();
+  }
+
+  void loop() {
+    for (;;) {
+      const std::function<void()>* job = nullptr;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return job_ != nullptr; });
+        job = job_;
+      }
+      (*job)();
+      {
+        std::lock_guard lock(mutex_);
+        job_ = nullptr;
+        done_ = true;
+      }
+      finished_.notify_one();
+    }
+  }
+
+  std::mutex callers_;  // one batch at a time
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable finished_;
+  const std::function<void()>* job_ = nullptr;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::vector<char> check_entry_signatures(const std::vector<record::SignedEntry>& entries) {
+  std::vector<char> valid(entries.size(), 0);
+  auto verify_range = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      valid[i] = record::verify_entry_signature(entries[i]) ? 1 : 0;
+    }
+  };
+  constexpr std::size_t kParallelFrom = 8;  // below this, handing over costs more than it saves
+  if (entries.size() < kParallelFrom || std::thread::hardware_concurrency() < 2) {
+    verify_range(0, entries.size());
+    return valid;
+  }
+  const std::size_t half = entries.size() / 2;
+  HelperThread::instance().run_both([&] { verify_range(0, half); },
+                                    [&] { verify_range(half, entries.size()); });
+  return valid;
+}
+
+}  // namespace hotline::line
