@@ -22,6 +22,8 @@ int exit_code_for(Errc code) {
     case Errc::kIo:
     case Errc::kInternal:
       return kExitInternal;
+    case Errc::kUnavailable:
+      return kExitUnreachable;
   }
   return kExitInternal;
 }

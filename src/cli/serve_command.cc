@@ -34,6 +34,9 @@ Errc errc_for_status(int status) {
   if (status == 409 || status == 403) {
     return Errc::kRefused;
   }
+  if (status == 503) {
+    return Errc::kUnavailable;
+  }
   return Errc::kInternal;
 }
 

@@ -26,6 +26,8 @@ const char* errc_name(Errc code) {
       return "corrupt";
     case Errc::kInternal:
       return "internal";
+    case Errc::kUnavailable:
+      return "unavailable";
   }
   return "unknown";
 }

@@ -27,6 +27,7 @@ enum class Errc {
   kIo,               // the disk or the operating system failed
   kCorrupt,          // a database or key file is damaged or foreign
   kInternal,         // a bug: an invariant did not hold
+  kUnavailable,      // not possible now, possible later (e.g. the line has not connected yet)
 };
 
 const char* errc_name(Errc code);

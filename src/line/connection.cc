@@ -88,6 +88,7 @@ SessionEvents Connection::events() {
   e.alarm = [this](const std::string& text) {
     spdlog::critical("ALARM line {}: {} ({})", name(), text, route_);
   };
+  e.opened = [this] { link_.line_opened(); };
   return e;
 }
 

@@ -57,7 +57,20 @@ LineLink::LineLink(asio::io_context& io, store::RecordStore& store, LineRecord r
                         "storage failure: " + error.message);
     }
   };
+  listener.stored = [this](Result<std::vector<SignedEntry>> entries) {
+    if (observer_.stored) {
+      observer_.stored(std::move(entries));
+    }
+  };
+  listener.peer_checkpoint = [this](const SignedCheckpoint& checkpoint, bool holds_head) {
+    if (observer_.peer_checkpoint) {
+      observer_.peer_checkpoint(checkpoint, holds_head);
+    }
+  };
   listener.receipted = [this](std::uint64_t seq) {
+    if (observer_.receipted) {
+      observer_.receipted(seq);
+    }
     std::vector<std::function<void()>> due;
     while (!waits_by_seq_.empty() && waits_by_seq_.begin()->first <= seq) {
       due.push_back(std::move(waits_by_seq_.begin()->second.receipted));
@@ -188,6 +201,42 @@ void LineLink::connection_ended(Connection* connection, const std::string& why) 
 }
 
 void LineLink::wake_dialer() { dialer_wake_.cancel(); }
+
+void LineLink::line_opened() {
+  own_chain_confirmed_ = true;
+  if (observer_.opened) {
+    observer_.opened();
+  }
+}
+
+bool LineLink::is_open() const {
+  return active_ && !active_->closing() && active_->session().state() == SessionState::kOpen;
+}
+
+void LineLink::checkpoint_now() {
+  if (is_open()) {
+    auto connection = active_;
+    connection->run(connection->session().send_checkpoint());
+  }
+}
+
+void LineLink::author_now(std::string kind, cbor::Value body,
+                          std::function<void(Result<std::uint64_t>)> done) {
+  if (!own_chain_confirmed_) {
+    done(make_error(Errc::kUnavailable,
+                    "line " + record_.line().name +
+                        " has not connected since the station started: a step is signed only "
+                        "once the station knows its own chain is current (docs/procedure.md §5); "
+                        "try again when the line is up"));
+    return;
+  }
+  std::vector<Draft> drafts;
+  drafts.push_back({std::move(kind), std::move(body)});
+  auto authoring = record_.author_async(std::move(drafts), done);
+  if (!authoring.ok()) {
+    done(authoring.error());
+  }
+}
 
 void LineLink::outbox_changed() {
   if (active_ && !active_->closing()) {

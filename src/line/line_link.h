@@ -71,6 +71,19 @@ struct LinkTiming {
   std::chrono::milliseconds backoff_max{5000};
 };
 
+// What the station above the link hears of it (station/line_desk.h), on the io thread. All
+// optional.
+struct LinkObserver {
+  // Entries of either chain became durable (RecordListener::stored).
+  std::function<void(Result<std::vector<SignedEntry>>)> stored;
+  // The peer's checkpoint was stored (RecordListener::peer_checkpoint).
+  std::function<void(const SignedCheckpoint&, bool holds_head)> peer_checkpoint;
+  // The line opened (a HELLO exchanged; own chain current).
+  std::function<void()> opened;
+  // The peer's receipt now covers own entries up to this seq.
+  std::function<void(std::uint64_t)> receipted;
+};
+
 class Connection;
 
 class LineLink {
@@ -111,6 +124,25 @@ class LineLink {
   void send(Precedence precedence, std::string kind, Bytes body,
             std::function<void(Result<Sent>)> done);
 
+  // Signs `body` as the next entry of this station's chain now, whatever the window and the
+  // outbox, and writes it; `done` gets its seq once durable. It is sent when the line is up. For
+  // the procedure's entries, whose author time is what counts against a deadline
+  // (docs/procedure.md §5). Refused (kUnavailable) until the line has opened once since the
+  // station started, so that a station restored from an old backup does not sign on a chain it
+  // has yet to recover.
+  void author_now(std::string kind, cbor::Value body,
+                  std::function<void(Result<std::uint64_t>)> done);
+  // Whether author_now can sign now (the line opened since the station started).
+  bool own_chain_confirmed() const { return own_chain_confirmed_; }
+  // Whether a connection is open (HELLO exchanged) now.
+  bool is_open() const;
+  // Signs, stores and sends a checkpoint now, if the line is open: the peer then knows promptly
+  // how far this station's chain extends (e.g. past a deadline with no decision in it).
+  void checkpoint_now();
+
+  void set_observer(LinkObserver observer) { observer_ = std::move(observer); }
+  const Clock& clock() const { return record_.clock(); }
+
   // Calls `receipted` once the peer's durable receipt covers the entry of `sent` (at once if it
   // already does). Returns a token for forget_receipt_wait, for a caller that stops waiting.
   std::uint64_t await_receipt(const Sent& sent, std::function<void()> receipted);
@@ -126,6 +158,7 @@ class LineLink {
   link::asio::awaitable<void> sleep(std::chrono::milliseconds backoff, std::mt19937& jitter);
   link::asio::awaitable<Result<std::unique_ptr<link::TlsStream>>> dial(const Route& route);
   void connection_ended(Connection* connection, const std::string& why);
+  void line_opened();
   void wake_dialer();
   Micros record_clock_now() const;
 
@@ -152,6 +185,8 @@ class LineLink {
   // Draft id and seq of the drafts signed last, for a wait registered just after.
   static constexpr std::size_t kRecentlySignedDrafts = 1024;
   std::deque<std::pair<std::uint64_t, std::uint64_t>> recently_signed_drafts_;
+  LinkObserver observer_;
+  bool own_chain_confirmed_ = false;
   bool stopped_ = false;
   bool started_ = false;
 };

@@ -213,7 +213,16 @@ void LineRecord::signed_ahead(const std::vector<SignedEntry>& entries,
 // have ended after a pipelined one that reports only now.
 void LineRecord::own_written(const record::ChainHead& head) {
   if (head.position.seq > own_durable_.position.seq) {
+    const std::uint64_t from = own_durable_.position.seq + 1;
     own_durable_ = head;
+    announce_stored(line_.local, from, head.position.seq);
+  }
+}
+
+void LineRecord::announce_stored(const record::PublicKey& author, std::uint64_t from,
+                                 std::uint64_t to) {
+  if (listener_.stored && from <= to) {
+    listener_.stored(read_chain(author, from, to - from + 1));
   }
 }
 

@@ -60,6 +60,12 @@ struct RecordListener {
   std::function<void(std::uint64_t)> receipted;
   // Outbox drafts were signed: each draft id with the seq of its entry (not durable yet).
   std::function<void(const std::vector<std::pair<std::uint64_t, std::uint64_t>>&)> drafts_signed;
+  // Entries of either chain became durable, in seq order (or could not be read back to report
+  // them). What the procedure projects from (station/line_desk.h).
+  std::function<void(Result<std::vector<SignedEntry>>)> stored;
+  // The peer's checkpoint was checked and stored; `holds_head` says this station holds the
+  // peer's chain up to the head it names (so nothing the peer authored before it is missing).
+  std::function<void(const SignedCheckpoint&, bool holds_head)> peer_checkpoint;
 };
 
 class LineRecord {
@@ -183,6 +189,7 @@ class LineRecord {
   Result<std::vector<SignedEntry>> sign_batch(std::vector<Draft> drafts, record::ChainHead& head);
   void signed_ahead(const std::vector<SignedEntry>& entries, const record::ChainHead& head);
   void own_written(const record::ChainHead& head);
+  void announce_stored(const record::PublicKey& author, std::uint64_t from, std::uint64_t to);
   void peer_written(const record::ChainHead& head, const SignedReceipt& receipt);
   Result<std::vector<SignedEntry>> check_batch(const std::vector<SignedEntry>& entries,
                                                record::ChainHead& head);

@@ -115,8 +115,10 @@ Result<SignedReceipt> LineRecord::accept_entries(const std::vector<SignedEntry>&
 
 void LineRecord::peer_written(const record::ChainHead& head, const SignedReceipt& receipt) {
   if (head.position.seq > peer_durable_.position.seq) {
+    const std::uint64_t from = peer_durable_.position.seq + 1;
     peer_durable_ = head;
     last_issued_ = receipt;
+    announce_stored(line_.peer, from, head.position.seq);  // before peer_writing_ lets them go
   }
   peer_writing_.erase(peer_writing_.begin(), peer_writing_.upper_bound(head.position.seq));
 }
@@ -218,6 +220,9 @@ Result<record::CheckpointMatch> LineRecord::accept_checkpoint(const SignedCheckp
                                            comparison.detail + " (evidence kept)");
   }
   HOTLINE_TRY(store_->add_checkpoint(checkpoint));
+  if (listener_.peer_checkpoint) {
+    listener_.peer_checkpoint(checkpoint, checkpoint.fields.own.seq <= peer_durable_.position.seq);
+  }
   return comparison.match;
 }
 

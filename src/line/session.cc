@@ -204,6 +204,9 @@ Result<void> Session::become_open() {
   }
   next_to_send_ = std::max(next_to_send_, peer_holds_ + 1);
   HOTLINE_TRY(send_checkpoint());
+  if (events_.opened) {
+    events_.opened();
+  }
   return pump();
 }
 

@@ -67,6 +67,9 @@ struct LineCounters {
 struct SessionEvents {
   std::function<void(const std::string&)> info;
   std::function<void(const std::string&)> alarm;  // equivocation or divergence: evidence kept
+  // The line opened: HELLO exchanged and this station's own chain known to be current (recovered
+  // from the peer if it was behind).
+  std::function<void()> opened;
 };
 
 enum class SessionState { kAwaitingHello, kRecovering, kOpen, kClosed };

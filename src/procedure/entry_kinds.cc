@@ -8,12 +8,22 @@ namespace {
 
 using cbor::Value;
 
-constexpr std::array<std::string_view, 9> kKinds = {
-    "request", "ack", "accept", "decline", "counter", "refer", "withdraw", "schedule", "conclude"};
+// In the order of ProcedureBody's alternatives.
+constexpr std::array<std::string_view, 11> kKinds = {"request",  "ack",   "accept",   "decline",
+                                                     "counter",  "refer", "withdraw", "schedule",
+                                                     "conclude", "begin", "delivered"};
+static_assert(kKinds.size() == std::variant_size_v<ProcedureBody>);
 
 // Field numbers shared by every step that refers to its request.
 constexpr std::uint64_t kRefAuthor = 1;
 constexpr std::uint64_t kRefSeq = 2;
+// Field numbers every procedure body may carry (Signatories).
+constexpr std::uint64_t kBy = 20;
+constexpr std::uint64_t kConfirmedBy = 21;
+// Where a proposal's level goes, and a request's immediate flag.
+constexpr std::uint64_t kRequestImmediate = 8;
+constexpr std::uint64_t kRequestLevel = 9;
+constexpr std::uint64_t kCounterLevel = 9;
 
 Value time_value(Micros t) {
   return Value::uint(static_cast<std::uint64_t>(std::max<Micros>(t, 0)));
@@ -41,6 +51,8 @@ void put_text(cbor::Map& map, std::uint64_t key, const std::string& text) {
     map.emplace_back(Value::uint(key), Value::text(text));
   }
 }
+
+using bytes_or_none = std::optional<Bytes>;
 
 // Reads one body, naming the kind and field in every error.
 class Reader {
@@ -109,16 +121,17 @@ class Reader {
     }
     return out;
   }
-  Result<EntryRef> ref() const {
-    HOTLINE_ASSIGN(const Value* author, field(kRefAuthor, "request author", true));
+  Result<EntryRef> ref(const char* author_name = "request author",
+                       const char* seq_name = "request seq") const {
+    HOTLINE_ASSIGN(const Value* author, field(kRefAuthor, author_name, true));
     if (!author->is_bytes()) {
-      return fail("request author", "must be 32 bytes");
+      return fail(author_name, "must be 32 bytes");
     }
     auto key = record::PublicKey::from_bytes(author->as_bytes());
     if (!key.ok()) {
-      return fail("request author", "must be 32 bytes");
+      return fail(author_name, "must be 32 bytes");
     }
-    HOTLINE_ASSIGN(std::uint64_t seq, uint(kRefSeq, "request seq"));
+    HOTLINE_ASSIGN(std::uint64_t seq, uint(kRefSeq, seq_name));
     return EntryRef{key.value(), seq};
   }
   Result<RequestKind> request_kind(std::uint64_t key) const {
@@ -128,13 +141,24 @@ class Reader {
     }
     return static_cast<RequestKind>(k);
   }
-  Result<Proposal> proposal(std::uint64_t kind_key) const {
+  Result<Proposal> proposal(std::uint64_t kind_key, std::uint64_t level_key) const {
     Proposal p;
     HOTLINE_ASSIGN(p.kind, request_kind(kind_key));
     HOTLINE_ASSIGN(p.topic, text(kind_key + 1, "topic", true));
     HOTLINE_ASSIGN(p.officials, text(kind_key + 2, "officials", false));
     HOTLINE_ASSIGN(p.windows, windows(kind_key + 3, "windows"));
+    HOTLINE_ASSIGN(p.level, text(level_key, "level", false));
     return p;
+  }
+  Result<bytes_or_none> bytes(std::uint64_t key, const char* name, bool required) const {
+    HOTLINE_ASSIGN(const Value* v, field(key, name, required));
+    if (v == nullptr) {
+      return bytes_or_none();
+    }
+    if (!v->is_bytes()) {
+      return fail(name, "must be bytes");
+    }
+    return bytes_or_none(v->as_bytes());
   }
 
   Error fail(const char* name, const char* what) const {
@@ -147,6 +171,7 @@ class Reader {
   const Value& body_;
 };
 
+// The proposal's fields but its level, which comes later in the body (see encode_body).
 void put_proposal(cbor::Map& map, std::uint64_t kind_key, const Proposal& p) {
   map.emplace_back(Value::uint(kind_key), Value::uint(static_cast<std::uint64_t>(p.kind)));
   map.emplace_back(Value::uint(kind_key + 1), Value::text(p.topic));
@@ -154,6 +179,11 @@ void put_proposal(cbor::Map& map, std::uint64_t kind_key, const Proposal& p) {
   if (!p.windows.empty()) {
     map.emplace_back(Value::uint(kind_key + 3), windows_value(p.windows));
   }
+}
+
+void put_signatories(cbor::Map& map, const Signatories& s) {
+  put_text(map, kBy, s.by);
+  put_text(map, kConfirmedBy, s.confirmed_by);
 }
 
 Result<void> invalid(std::string_view kind, const std::string& what) {
@@ -217,12 +247,14 @@ std::optional<EntryRef> request_of(const ProcedureBody& body) {
 
 // Field numbers per kind (docs/procedure.md §2):
 //   request:  1 kind, 2 topic, 3 officials, 4 windows, 5 precedence, 6 ack deadline,
-//             7 response deadline
+//             7 response deadline, 8 immediate (1), 9 level
 //   others:   1 request author, 2 request seq, then
 //   accept:   3 window            decline:  3 reason        refer:    3 to
 //   withdraw: 3 reason            schedule: 3 window        conclude: 3 summary
-//   counter:  3 reason, 4 kind, 5 topic, 6 officials, 7 windows, 8 response deadline
-cbor::Value encode_body(const ProcedureBody& body) {
+//   counter:  3 reason, 4 kind, 5 topic, 6 officials, 7 windows, 8 response deadline, 9 level
+//   begin, delivered: nothing more
+//   every kind: 20 by, 21 confirmed by (Signatories)
+cbor::Value encode_body(const ProcedureBody& body, const Signatories& signatories) {
   cbor::Map map;
   std::visit(
       [&](const auto& b) {
@@ -232,6 +264,10 @@ cbor::Value encode_body(const ProcedureBody& body) {
           map.emplace_back(Value::uint(5), Value::uint(static_cast<std::uint64_t>(b.precedence)));
           map.emplace_back(Value::uint(6), time_value(b.ack_deadline));
           map.emplace_back(Value::uint(7), time_value(b.response_deadline));
+          if (b.immediate) {
+            map.emplace_back(Value::uint(kRequestImmediate), Value::uint(1));
+          }
+          put_text(map, kRequestLevel, b.proposal.level);
         } else {
           put_ref(map, b.request);
           if constexpr (std::is_same_v<T, AcceptBody>) {
@@ -250,11 +286,28 @@ cbor::Value encode_body(const ProcedureBody& body) {
             put_text(map, 3, b.reason);
             put_proposal(map, 4, b.proposal);
             map.emplace_back(Value::uint(8), time_value(b.response_deadline));
+            put_text(map, kCounterLevel, b.proposal.level);
           }
         }
       },
       body);
+  put_signatories(map, signatories);
   return Value::map(std::move(map));
+}
+
+Signatories decode_signatories(const cbor::Value& body) {
+  Signatories s;
+  if (!body.is_map()) {
+    return s;
+  }
+  if (const Value* by = body.find(kBy); by != nullptr && by->is_text()) {
+    s.by = by->as_text();
+  }
+  if (const Value* confirmed = body.find(kConfirmedBy);
+      confirmed != nullptr && confirmed->is_text()) {
+    s.confirmed_by = confirmed->as_text();
+  }
+  return s;
 }
 
 Result<ProcedureBody> decode_body(std::string_view kind, const cbor::Value& body) {
@@ -262,7 +315,7 @@ Result<ProcedureBody> decode_body(std::string_view kind, const cbor::Value& body
   HOTLINE_TRY(r.is_map());
   if (kind == "request") {
     RequestBody b;
-    HOTLINE_ASSIGN(b.proposal, r.proposal(1));
+    HOTLINE_ASSIGN(b.proposal, r.proposal(1, kRequestLevel));
     HOTLINE_ASSIGN(std::uint64_t precedence, r.uint(5, "precedence"));
     if (precedence > 3) {
       return r.fail("precedence", "must be 0 (FLASH) to 3 (ROUTINE)");
@@ -272,6 +325,13 @@ Result<ProcedureBody> decode_body(std::string_view kind, const cbor::Value& body
     HOTLINE_ASSIGN(std::uint64_t response, r.uint(7, "response deadline"));
     b.ack_deadline = static_cast<Micros>(ack);
     b.response_deadline = static_cast<Micros>(response);
+    if (body.find(kRequestImmediate) != nullptr) {
+      HOTLINE_ASSIGN(std::uint64_t immediate, r.uint(kRequestImmediate, "immediate flag"));
+      if (immediate != 1) {
+        return r.fail("immediate flag", "must be 1 when present");
+      }
+      b.immediate = true;
+    }
     return ProcedureBody(std::move(b));
   }
   HOTLINE_ASSIGN(EntryRef ref, r.ref());
@@ -302,11 +362,17 @@ Result<ProcedureBody> decode_body(std::string_view kind, const cbor::Value& body
     HOTLINE_ASSIGN(std::string summary, r.text(3, "summary", false));
     return ProcedureBody(ConcludeBody{ref, std::move(summary)});
   }
+  if (kind == "begin") {
+    return ProcedureBody(BeginBody{ref});
+  }
+  if (kind == "delivered") {
+    return ProcedureBody(DeliveredBody{ref});
+  }
   if (kind == "counter") {
     CounterBody b;
     b.request = ref;
     HOTLINE_ASSIGN(b.reason, r.text(3, "reason", false));
-    HOTLINE_ASSIGN(b.proposal, r.proposal(4));
+    HOTLINE_ASSIGN(b.proposal, r.proposal(4, kCounterLevel));
     HOTLINE_ASSIGN(std::uint64_t response, r.uint(8, "response deadline"));
     b.response_deadline = static_cast<Micros>(response);
     return ProcedureBody(std::move(b));
@@ -355,6 +421,136 @@ Result<void> check_body(const ProcedureBody& body, Micros authored_at) {
         return success();
       },
       body);
+}
+
+std::string entry_id_text(const EntryRef& ref) {
+  // fingerprint() is "hl1:" and the key's hex.
+  return ref.author.fingerprint().substr(4, 8) + "-" + std::to_string(ref.seq);
+}
+
+Result<EntryRef> parse_entry_id(std::string_view text, const record::PublicKey& local,
+                                const record::PublicKey& peer) {
+  const auto bad = [&](const std::string& why) {
+    return make_error(Errc::kInvalidArgument,
+                      "'" + std::string(text) + "' is not an entry id of this line (" + why +
+                          "); ids look like 3fa9c2d1-12: the author's key prefix and the seq");
+  };
+  const std::size_t dash = text.find('-');
+  if (dash != 8 || text.size() < 10 || text.size() > 29) {
+    return bad("wrong form");
+  }
+  std::uint64_t seq = 0;
+  for (char c : text.substr(dash + 1)) {
+    if (c < '0' || c > '9') {
+      return bad("the seq is not a number");
+    }
+    seq = seq * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (seq == 0) {
+    return bad("seqs start at 1");
+  }
+  const std::string_view prefix = text.substr(0, 8);
+  for (const record::PublicKey* key : {&local, &peer}) {
+    if (key->fingerprint().substr(4, 8) == prefix) {
+      return EntryRef{*key, seq};
+    }
+  }
+  return bad("no party of this line has a key starting " + std::string(prefix));
+}
+
+// --- the other entries of a line ---
+//   message:     1 text, 2 precedence, 3 id (16 random bytes), 4 from, 5 ack deadline
+//   translation: 1 entry author, 2 entry seq, 3 language, 4 text, 20 by
+//   test:        1 number, 2 previous round trip (µs)
+//   test-reply:  1 test author, 2 test seq
+
+cbor::Value encode_message(const MessageBody& m) {
+  cbor::Map map;
+  map.emplace_back(Value::uint(1), Value::text(m.text));
+  map.emplace_back(Value::uint(2), Value::uint(static_cast<std::uint64_t>(m.precedence)));
+  map.emplace_back(Value::uint(3), Value::bytes(m.id));
+  put_text(map, 4, m.from);
+  if (m.ack_deadline) {
+    map.emplace_back(Value::uint(5), time_value(*m.ack_deadline));
+  }
+  return Value::map(std::move(map));
+}
+
+Result<MessageBody> decode_message(const cbor::Value& body) {
+  Reader r("message", body);
+  HOTLINE_TRY(r.is_map());
+  MessageBody m;
+  HOTLINE_ASSIGN(m.text, r.text(1, "text", true));
+  HOTLINE_ASSIGN(std::uint64_t precedence, r.uint(2, "precedence"));
+  if (precedence > 3) {
+    return r.fail("precedence", "must be 0 (FLASH) to 3 (ROUTINE)");
+  }
+  m.precedence = static_cast<Precedence>(precedence);
+  HOTLINE_ASSIGN(auto id, r.bytes(3, "id", false));
+  m.id = id.value_or(Bytes());
+  HOTLINE_ASSIGN(m.from, r.text(4, "sender", false));
+  if (body.find(5) != nullptr) {
+    HOTLINE_ASSIGN(std::uint64_t deadline, r.uint(5, "acknowledgement deadline"));
+    m.ack_deadline = static_cast<Micros>(deadline);
+  }
+  return m;
+}
+
+cbor::Value encode_translation(const TranslationBody& t) {
+  cbor::Map map;
+  put_ref(map, t.entry);
+  map.emplace_back(Value::uint(3), Value::text(t.language));
+  map.emplace_back(Value::uint(4), Value::text(t.text));
+  put_text(map, kBy, t.by);
+  return Value::map(std::move(map));
+}
+
+Result<TranslationBody> decode_translation(const cbor::Value& body) {
+  Reader r("translation", body);
+  HOTLINE_TRY(r.is_map());
+  TranslationBody t;
+  HOTLINE_ASSIGN(t.entry, r.ref("entry author", "entry seq"));
+  HOTLINE_ASSIGN(t.language, r.text(3, "language", true));
+  HOTLINE_ASSIGN(t.text, r.text(4, "text", true));
+  HOTLINE_ASSIGN(t.by, r.text(kBy, "translator", false));
+  if (t.language.empty() || t.text.empty()) {
+    return r.fail("language and text", "must not be empty");
+  }
+  return t;
+}
+
+cbor::Value encode_link_test(const LinkTestBody& test) {
+  cbor::Map map;
+  map.emplace_back(Value::uint(1), Value::uint(test.number));
+  if (test.previous_round_trip) {
+    map.emplace_back(Value::uint(2), time_value(*test.previous_round_trip));
+  }
+  return Value::map(std::move(map));
+}
+
+Result<LinkTestBody> decode_link_test(const cbor::Value& body) {
+  Reader r("test", body);
+  HOTLINE_TRY(r.is_map());
+  LinkTestBody test;
+  HOTLINE_ASSIGN(test.number, r.uint(1, "number"));
+  if (body.find(2) != nullptr) {
+    HOTLINE_ASSIGN(std::uint64_t rtt, r.uint(2, "previous round trip"));
+    test.previous_round_trip = static_cast<Micros>(rtt);
+  }
+  return test;
+}
+
+cbor::Value encode_link_test_reply(const LinkTestReplyBody& reply) {
+  cbor::Map map;
+  put_ref(map, reply.test);
+  return Value::map(std::move(map));
+}
+
+Result<LinkTestReplyBody> decode_link_test_reply(const cbor::Value& body) {
+  Reader r("test-reply", body);
+  HOTLINE_TRY(r.is_map());
+  HOTLINE_ASSIGN(EntryRef test, r.ref("test author", "test seq"));
+  return LinkTestReplyBody{test};
 }
 
 }  // namespace hotline::procedure

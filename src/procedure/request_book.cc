@@ -1,6 +1,7 @@
 #include "procedure/request_book.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace hotline::procedure {
 
@@ -12,11 +13,10 @@ bool undecided(RequestState s) {
          s == RequestState::kCountered;
 }
 
-std::string time_text(Micros t) { return std::to_string(t) + " µs"; }
+std::string time_text(Micros t) { return format_utc(t); }
 
 Result<void> refuse(const Request& r, const std::string& why) {
-  return make_error(Errc::kRefused, "request " + r.id.author.fingerprint().substr(0, 12) + "-" +
-                                        std::to_string(r.id.seq) + ": " + why);
+  return make_error(Errc::kRefused, "request " + entry_id_text(r.id) + ": " + why);
 }
 
 // The rules of design.md §2, for a step by `actor` authored (or to be authored) at `at`.
@@ -67,9 +67,16 @@ Result<void> allowed(const Request& r, Step step, const record::PublicKey& actor
         return refuse(r, "it is " + state + ": only an accepted request is scheduled");
       }
       break;
-    case Step::kConclude:
+    case Step::kBegin:
       if (r.state != RequestState::kAccepted && r.state != RequestState::kScheduled) {
-        return refuse(r, "it is " + state + ": only an accepted or scheduled request concludes");
+        return refuse(r, "it is " + state + ": only an accepted or scheduled session begins");
+      }
+      break;
+    case Step::kConclude:
+      if (r.state != RequestState::kAccepted && r.state != RequestState::kScheduled &&
+          r.state != RequestState::kInSession) {
+        return refuse(
+            r, "it is " + state + ": only an accepted, scheduled or begun session concludes");
       }
       break;
   }
@@ -86,10 +93,10 @@ static_assert(body_of_step<Step::kAck, AckBody> && body_of_step<Step::kAccept, A
               body_of_step<Step::kCounter, CounterBody> && body_of_step<Step::kRefer, ReferBody> &&
               body_of_step<Step::kWithdraw, WithdrawBody> &&
               body_of_step<Step::kSchedule, ScheduleBody> &&
-              body_of_step<Step::kConclude, ConcludeBody>);
+              body_of_step<Step::kConclude, ConcludeBody> && body_of_step<Step::kBegin, BeginBody>);
 
 std::optional<Step> step_of(const ProcedureBody& body) {
-  if (std::holds_alternative<RequestBody>(body)) {
+  if (std::holds_alternative<RequestBody>(body) || std::holds_alternative<DeliveredBody>(body)) {
     return std::nullopt;
   }
   return static_cast<Step>(body.index() - 1);
@@ -128,6 +135,8 @@ void take(Request& r, const ProcedureBody& body, const record::SignedEntry& entr
           r.scheduled = b.window;
         } else if constexpr (std::is_same_v<T, ConcludeBody>) {
           r.state = RequestState::kConcluded;
+        } else if constexpr (std::is_same_v<T, BeginBody>) {
+          r.state = RequestState::kInSession;
         }
       },
       body);
@@ -155,6 +164,8 @@ std::string_view state_name(RequestState state) {
       return "withdrawn";
     case RequestState::kScheduled:
       return "scheduled";
+    case RequestState::kInSession:
+      return "in-session";
     case RequestState::kConcluded:
       return "concluded";
     case RequestState::kExpired:
@@ -188,8 +199,24 @@ std::string_view step_name(Step step) {
       return "schedule";
     case Step::kConclude:
       return "conclude";
+    case Step::kBegin:
+      return "begin";
   }
   return "unknown";
+}
+
+std::optional<Step> parse_step(std::string_view name) {
+  for (int k = 0; k <= static_cast<int>(Step::kBegin); ++k) {
+    if (step_name(static_cast<Step>(k)) == name) {
+      return static_cast<Step>(k);
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_decision(Step step) {
+  return step == Step::kAccept || step == Step::kDecline || step == Step::kCounter ||
+         step == Step::kRefer;
 }
 
 Result<RequestBook> RequestBook::project(record::PublicKey local, record::PublicKey peer,
@@ -198,9 +225,17 @@ Result<RequestBook> RequestBook::project(record::PublicKey local, record::Public
   RequestBook book(local, peer);
   std::size_t i = 0;  // own entries applied
   std::size_t j = 0;  // peer entries applied
+  // An entry is ready once every entry of the other chain up to its cross-link is applied, i.e.
+  // the other chain's next entry (if any) comes after the cross-link. With whole chains this is
+  // "cross-link seq <= entries applied"; it stays right when entries are left out.
+  const auto next_seq = [](const std::vector<record::SignedEntry>& chain, std::size_t k) {
+    return k < chain.size() ? chain[k].fields.seq : std::numeric_limits<std::uint64_t>::max();
+  };
   while (i < own_chain.size() || j < peer_chain.size()) {
-    const bool own_ready = i < own_chain.size() && own_chain[i].fields.cross.seq <= j;
-    const bool peer_ready = j < peer_chain.size() && peer_chain[j].fields.cross.seq <= i;
+    const bool own_ready =
+        i < own_chain.size() && own_chain[i].fields.cross.seq < next_seq(peer_chain, j);
+    const bool peer_ready =
+        j < peer_chain.size() && peer_chain[j].fields.cross.seq < next_seq(own_chain, i);
     bool take_own = own_ready;
     if (own_ready && peer_ready) {
       const auto& a = own_chain[i].fields;
@@ -225,17 +260,25 @@ const Request* RequestBook::find(const EntryRef& id) const {
 
 void RequestBook::apply(const record::SignedEntry& entry) {
   const record::EntryFields& f = entry.fields;
+  const std::string where = "entry " + entry_id_text({f.author, f.seq});
+  if (f.kind == "message") {
+    apply_message(entry, where);
+    return;
+  }
+  if (f.kind == "translation") {
+    apply_translation(entry, where);
+    return;
+  }
   if (!is_procedure_kind(f.kind)) {
     return;
   }
   const EntryRef self{f.author, f.seq};
-  const std::string where =
-      "entry " + f.author.fingerprint().substr(0, 12) + "-" + std::to_string(f.seq);
   auto body = decode_body(f.kind, f.body);
   if (!body.ok()) {
     anomalies_.push_back(where + ": " + body.error().message);
     return;
   }
+  const HistoryItem item{std::string(f.kind), self, f.time, decode_signatories(f.body)};
   if (const auto* request = std::get_if<RequestBody>(&body.value())) {
     Request r;
     r.id = self;
@@ -243,11 +286,12 @@ void RequestBook::apply(const record::SignedEntry& entry) {
     r.responder = f.author == local_ ? peer_ : local_;
     r.precedence = request->precedence;
     r.proposal = request->proposal;
+    r.immediate = request->immediate;
     r.requested_at = r.proposed_at = f.time;
     r.ack_deadline = request->ack_deadline;
     r.response_deadline = request->response_deadline;
     r.awaiting = r.responder;
-    r.history.push_back({std::string(f.kind), self, f.time});
+    r.history.push_back(item);
     if (auto valid = check_body(body.value(), f.time); !valid.ok()) {
       r.anomalies.push_back(where + ": " + valid.error().message);
     }
@@ -257,12 +301,25 @@ void RequestBook::apply(const record::SignedEntry& entry) {
   const EntryRef ref = *request_of(body.value());
   auto it = requests_.find(ref);
   if (it == requests_.end()) {
-    anomalies_.push_back(where + ": a '" + f.kind + "' for request " +
-                         ref.author.fingerprint().substr(0, 12) + "-" + std::to_string(ref.seq) +
+    if (std::holds_alternative<AckBody>(body.value()) && ack_message(entry, ref, where)) {
+      return;
+    }
+    anomalies_.push_back(where + ": a '" + f.kind + "' for request " + entry_id_text(ref) +
                          ", which is not in the record");
     return;
   }
   Request& r = it->second;
+  if (std::holds_alternative<DeliveredBody>(body.value())) {
+    if (f.author != r.responder) {
+      r.anomalies.push_back(where +
+                            ": 'delivered' not applied: only the responder's station "
+                            "reports delivery");
+    } else if (!r.delivered_at) {
+      r.delivered_at = f.time;
+      r.history.push_back(item);
+    }
+    return;
+  }
   if (auto valid = check_body(body.value(), f.time); !valid.ok()) {
     r.anomalies.push_back(where + ": " + valid.error().message);
     return;
@@ -272,14 +329,67 @@ void RequestBook::apply(const record::SignedEntry& entry) {
     return;
   }
   take(r, body.value(), entry);
-  r.history.push_back({std::string(f.kind), self, f.time});
+  r.history.push_back(item);
+}
+
+void RequestBook::apply_message(const record::SignedEntry& entry, const std::string& where) {
+  auto message = decode_message(entry.fields.body);
+  if (!message.ok()) {
+    anomalies_.push_back(where + ": " + message.error().message);
+    return;
+  }
+  if (!message->ack_deadline) {
+    return;  // only messages that demand an acknowledgement are tracked
+  }
+  TrackedMessage tracked;
+  tracked.id = {entry.fields.author, entry.fields.seq};
+  tracked.sent_at = entry.fields.time;
+  tracked.body = std::move(message).value();
+  messages_.emplace(tracked.id, std::move(tracked));
+}
+
+bool RequestBook::ack_message(const record::SignedEntry& entry, const EntryRef& ref,
+                              const std::string& where) {
+  auto it = messages_.find(ref);
+  if (it == messages_.end()) {
+    return false;
+  }
+  TrackedMessage& m = it->second;
+  if (entry.fields.author == m.id.author) {
+    anomalies_.push_back(where +
+                         ": 'ack' not applied: a station does not acknowledge its own "
+                         "message " +
+                         entry_id_text(ref));
+  } else if (!m.ack) {
+    m.ack = HistoryItem{"ack",
+                        {entry.fields.author, entry.fields.seq},
+                        entry.fields.time,
+                        decode_signatories(entry.fields.body)};
+    m.late = entry.fields.time >= *m.body.ack_deadline;
+  }
+  return true;
+}
+
+void RequestBook::apply_translation(const record::SignedEntry& entry, const std::string& where) {
+  auto translation = decode_translation(entry.fields.body);
+  if (!translation.ok()) {
+    anomalies_.push_back(where + ": " + translation.error().message);
+    return;
+  }
+  translations_[translation->entry].push_back({{entry.fields.author, entry.fields.seq},
+                                               entry.fields.time,
+                                               translation->language,
+                                               translation->text,
+                                               translation->by});
 }
 
 RequestState RequestBook::view(const Request& r, const SyncFacts& facts) const {
   RequestState state = r.state;
   if (state == RequestState::kSent) {
-    // Held by the responder: it is ours and they receipted it, or it is theirs and we hold it.
-    const bool held = r.requester == local_ ? facts.own_receipted >= r.id.seq : true;
+    // Held by the responder: it is ours and they receipted it (or their station said so in a
+    // "delivered" entry), or it is theirs and we hold it.
+    const bool held =
+        r.requester == local_ ? facts.own_receipted >= r.id.seq || r.delivered_at : true;
     if (held) {
       state = RequestState::kDelivered;
     }
@@ -301,8 +411,7 @@ Result<void> RequestBook::check(const EntryRef& id, Step step, const record::Pub
                                 Micros now) const {
   const Request* r = find(id);
   if (r == nullptr) {
-    return make_error(Errc::kNotFound, "no request " + id.author.fingerprint().substr(0, 12) + "-" +
-                                           std::to_string(id.seq) + " on this line");
+    return make_error(Errc::kNotFound, "no request " + entry_id_text(id) + " on this line");
   }
   return allowed(*r, step, actor, now);
 }

@@ -35,6 +35,7 @@ enum class RequestState {
   kDeclined,
   kWithdrawn,
   kScheduled,
+  kInSession,  // the session began (a "begin" entry)
   kConcluded,
   kExpired,             // no decision was authored before the response deadline
   kExpiredUnconfirmed,  // the deadline has passed here, but the answering side's chain is not
@@ -44,13 +45,47 @@ std::string_view state_name(RequestState state);  // "sent", …, "expired-uncon
 bool is_final(RequestState state);
 
 // What a person may do to a request.
-enum class Step { kAck, kAccept, kDecline, kCounter, kRefer, kWithdraw, kSchedule, kConclude };
+enum class Step {
+  kAck,
+  kAccept,
+  kDecline,
+  kCounter,
+  kRefer,
+  kWithdraw,
+  kSchedule,
+  kConclude,
+  kBegin
+};
+// The step named by its entry kind ("ack", …, "begin").
+std::optional<Step> parse_step(std::string_view name);
+// Whether the step is a decision (accept, decline, counter, refer): made for a principal, refused
+// after the response deadline, subject to the two-person rule.
+bool is_decision(Step step);
 std::string_view step_name(Step step);  // the entry kind it authors
 
 struct HistoryItem {
   std::string kind;  // the entry kind
   EntryRef entry;    // which entry
   Micros time = 0;   // its author time
+  Signatories signatories;
+};
+
+// A translation attached to an entry (kind "translation").
+struct Translation {
+  EntryRef entry;  // the translation entry itself
+  Micros time = 0;
+  std::string language;
+  std::string text;
+  std::string by;
+};
+
+// A message of the immediate channel that demands an acknowledgement (a FLASH message).
+struct TrackedMessage {
+  EntryRef id;
+  Micros sent_at = 0;
+  MessageBody body;
+  std::optional<HistoryItem> ack;  // the peer's "ack" entry, once in the record
+  bool late = false;               // acknowledged at or after the deadline
 };
 
 struct Request {
@@ -58,8 +93,10 @@ struct Request {
   record::PublicKey requester;
   record::PublicKey responder;
   Precedence precedence = Precedence::kRoutine;
-  Proposal proposal;  // as last proposed (a counter replaces it)
+  Proposal proposal;       // as last proposed (a counter replaces it)
+  bool immediate = false;  // an immediate call request
   Micros requested_at = 0;
+  std::optional<Micros> delivered_at;  // the responder station's "delivered" entry's time
   Micros proposed_at = 0;  // when the current proposal was made (the request, or a counter)
   Micros ack_deadline = 0;
   Micros response_deadline = 0;              // of the proposal awaiting an answer
@@ -91,7 +128,9 @@ class RequestBook {
 
   // Builds the book from both chains, merged in causal order: an entry is applied only after the
   // entries of the other chain it cross-links. Ties go by author time, then key, so that both
-  // stations apply the same entries in the same order.
+  // stations apply the same entries in the same order. The chains may leave out entries that do
+  // not matter to the procedure (kinds other than the procedure's, "message" and "translation"):
+  // each chain must be in seq order, and the order of what remains does not change.
   static Result<RequestBook> project(record::PublicKey local, record::PublicKey peer,
                                      const std::vector<record::SignedEntry>& own_chain,
                                      const std::vector<record::SignedEntry>& peer_chain);
@@ -103,6 +142,10 @@ class RequestBook {
   void apply(const record::SignedEntry& entry);
 
   const std::map<EntryRef, Request>& requests() const { return requests_; }
+  // FLASH messages (those that demand an acknowledgement), by entry.
+  const std::map<EntryRef, TrackedMessage>& messages() const { return messages_; }
+  // Translations, by the entry they translate.
+  const std::map<EntryRef, std::vector<Translation>>& translations() const { return translations_; }
   // Anomalies that belong to no request (undecodable bodies, unknown references).
   const std::vector<std::string>& anomalies() const { return anomalies_; }
   const Request* find(const EntryRef& id) const;
@@ -119,7 +162,13 @@ class RequestBook {
  private:
   record::PublicKey local_;
   record::PublicKey peer_;
+  void apply_message(const record::SignedEntry& entry, const std::string& where);
+  void apply_translation(const record::SignedEntry& entry, const std::string& where);
+  bool ack_message(const record::SignedEntry& entry, const EntryRef& ref, const std::string& where);
+
   std::map<EntryRef, Request> requests_;
+  std::map<EntryRef, TrackedMessage> messages_;
+  std::map<EntryRef, std::vector<Translation>> translations_;
   std::vector<std::string> anomalies_;
 };
 

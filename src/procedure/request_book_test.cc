@@ -56,7 +56,8 @@ RequestBody call_request(Micros at) {
   b.proposal = {RequestKind::kCall,
                 "Incident at the border crossing",
                 "ministers",
-                {{at + 2 * kHour, at + 3 * kHour}}};
+                {{at + 2 * kHour, at + 3 * kHour}},
+                "minister"};
   b.precedence = Precedence::kImmediate;
   b.ack_deadline = at + kHour / 2;
   b.response_deadline = at + 48 * kHour;
@@ -74,7 +75,8 @@ TEST(RequestBookTest, TheWholeLifecycleGivesBothStationsTheSameStates) {
                       {RequestKind::kVideo,
                        "Incident at the border crossing",
                        "deputy ministers",
-                       {{kStart + 5 * kHour, kStart + 6 * kHour}}},
+                       {{kStart + 5 * kHour, kStart + 6 * kHour}},
+                       "deputy minister"},
                       "the minister travels",
                       kStart + 24 * kHour};
   c.add(false, counter, kStart + kHour);

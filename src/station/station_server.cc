@@ -67,6 +67,8 @@ int http_status_for(Errc code) {
     case Errc::kRefused:
     case Errc::kConflict:
       return 409;
+    case Errc::kUnavailable:
+      return 503;
     default:
       return 500;
   }

@@ -325,7 +325,9 @@ TEST(OutboxMigrationTest, VersionOneDatabaseGainsTheOutboxAndKeepsItsRecord) {
   // Back to what version 1 wrote: no outbox, and none of the later tables. (sqlite_sequence,
   // created for the outbox's AUTOINCREMENT, cannot be dropped; migration 2 must cope with it being
   // there or not.)
-  testing::raw_sql(path, "DROP TABLE outbox; DROP TABLE users; PRAGMA user_version = 1");
+  testing::raw_sql(path,
+                   "DROP TABLE outbox; DROP TABLE users; DROP TABLE request_states; "
+                   "DROP TABLE notices; DROP TABLE decision_drafts; PRAGMA user_version = 1");
   ASSERT_EQ(raw_query(path, "PRAGMA user_version"), "1\n");
   ASSERT_EQ(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), "0\n");
 

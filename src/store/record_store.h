@@ -25,6 +25,9 @@
 // - Users (design.md §6): the people who may act at this station, with their role and password
 //   hash. A user is never deleted, only disabled, so that every name on the record keeps meaning
 //   one person.
+// - Procedure state (design.md §2): request states, notices and decision drafts are this station's
+//   own bookkeeping, not part of the signed record. Times in them are the caller's, stored as
+//   given.
 // - Reads see only committed data and may run while a write is in progress, from this process or
 //   from another process that opened the same database read-only.
 #pragma once
@@ -102,6 +105,53 @@ struct UserRecord {
   std::optional<Micros> disabled_at;  // the store's clock when first disabled; ignored by add_user
 
   bool operator==(const UserRecord&) const = default;
+};
+
+// One request's state as the procedure last computed it from the record: a cache for tools, which
+// the station rebuilds from the record on start (procedure/ alone decides what a state is).
+struct RequestStateRow {
+  std::string request;    // the request's id, e.g. "3fa9c2d1-12"
+  std::string state;      // the procedure's name for the state
+  std::string detail;     // a JSON document, stored as given
+  Micros updated_at = 0;  // the caller's clock when it computed the state
+
+  bool operator==(const RequestStateRow&) const = default;
+};
+
+// A reminder, escalation or alarm the station raised. At most one per (line, subject, kind), so a
+// reminder is raised once, even across restarts.
+struct NoticeRow {
+  std::uint64_t id = 0;  // assigned by the store, increasing; ignored by add_notice
+  LineId line;
+  std::string subject;   // the request, message or entry id it is about; may be empty
+  std::string kind;      // e.g. "ack-50", "response-90", "expired", "link-test-missed"
+  std::string audience;  // "operators" or "principals"
+  Micros at = 0;         // when it was due
+  Micros raised_at = 0;  // when the station raised it
+  std::string message;
+
+  bool operator==(const NoticeRow&) const = default;
+};
+
+// The two-person rule (design.md §2): a decision an operator drafted, waiting for a principal to
+// confirm it (then its entry is authored) or for someone to discard it.
+struct DecisionDraft {
+  std::uint64_t id = 0;  // assigned by the store, increasing; ignored by add_decision_draft
+  LineId line;
+  std::string request;  // the request decided on
+  std::string step;     // "accept", "decline", "counter" or "refer"
+  Bytes body;           // canonical CBOR of the entry body to author once confirmed
+  std::string drafted_by;
+  Micros drafted_at = 0;
+  // "pending", then "confirmed" or "discarded" (settle_decision_draft). The fields below it are
+  // set when it is settled, and ignored by add_decision_draft.
+  std::string status = "pending";
+  std::string decided_by;            // empty while pending
+  std::optional<Micros> decided_at;  // none while pending
+  std::optional<std::uint64_t> seq;  // the authored entry's seq, when it was given
+  std::string note;                  // e.g. why it was discarded; may be empty
+
+  bool operator==(const DecisionDraft&) const = default;
 };
 
 // How a write that does not block its caller reports its end. It runs on the store's writer thread
@@ -214,6 +264,44 @@ class RecordStore {
   // a disabled user succeeds and keeps the time it was first disabled (a script that disables
   // someone can be run twice). kNotFound, naming it, if there is no such user.
   [[nodiscard]] virtual Result<void> disable_user(const std::string& name) = 0;
+
+  // --- procedure state (local, not part of the record) ---
+  // Every call below that names a line fails with kNotFound for a line that was never added.
+
+  // Replaces all request states of `line` by `rows`, in one transaction; durable on success.
+  // kInvalidArgument if two rows name the same request.
+  [[nodiscard]] virtual Result<void> replace_request_states(
+      const LineId& line, const std::vector<RequestStateRow>& rows) = 0;
+  // The request states of `line`, ordered by request.
+  [[nodiscard]] virtual Result<std::vector<RequestStateRow>> request_states(const LineId& line) = 0;
+
+  // Adds `notice` (its `id` is ignored); durable on success. Returns false, and writes nothing, if
+  // a notice with the same line, subject and kind exists.
+  [[nodiscard]] virtual Result<bool> add_notice(const NoticeRow& notice) = 0;
+  // Up to `limit` notices of `line` with an id greater than `after_id`, ordered by id.
+  [[nodiscard]] virtual Result<std::vector<NoticeRow>> notices(const LineId& line,
+                                                               std::uint64_t after_id,
+                                                               std::size_t limit) = 0;
+  [[nodiscard]] virtual Result<bool> has_notice(const LineId& line, const std::string& subject,
+                                                const std::string& kind) = 0;
+
+  // Adds `draft`, pending (its id and settlement fields are ignored); durable on success. Returns
+  // its id, greater than every draft's before. kInvalidArgument if `body` is not one canonical
+  // CBOR item (it could never be authored).
+  [[nodiscard]] virtual Result<std::uint64_t> add_decision_draft(const DecisionDraft& draft) = 0;
+  // The draft `id`; kNotFound, naming it, if there is none.
+  [[nodiscard]] virtual Result<DecisionDraft> decision_draft(std::uint64_t id) = 0;
+  // The drafts of `line` (only the pending ones if `pending_only`), ordered by id.
+  [[nodiscard]] virtual Result<std::vector<DecisionDraft>> decision_drafts(const LineId& line,
+                                                                           bool pending_only) = 0;
+  // Settles the pending draft `id`: `status` is "confirmed" or "discarded", `seq` the authored
+  // entry's (only when confirmed), `note` may be empty. Durable on success. kInvalidArgument for
+  // another status, an empty `decided_by` or a seq on a discarded draft; kNotFound if there is no
+  // draft `id`; kConflict ("draft N is already confirmed") if it is not pending: a draft is
+  // settled once.
+  [[nodiscard]] virtual Result<void> settle_decision_draft(
+      std::uint64_t id, const std::string& status, const std::string& decided_by, Micros decided_at,
+      std::optional<std::uint64_t> seq, const std::string& note) = 0;
 };
 
 struct SqliteOptions {

@@ -6,6 +6,7 @@
 
 #include "core/cbor.h"
 #include "store/sqlite_outbox.h"
+#include "store/sqlite_procedure_tables.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_tables.h"
 #include "store/sqlite_users.h"
@@ -364,6 +365,91 @@ Result<UserRecord> SqliteRecordStore::user(const std::string& name) {
     return make_error(Errc::kNotFound, path_ + ": no user named '" + name + "'");
   }
   return std::move(*found);
+}
+
+// --- procedure state ----------------------------------------------------------------------------
+
+Result<void> SqliteRecordStore::replace_request_states(const LineId& line,
+                                                       const std::vector<RequestStateRow>& rows) {
+  return submit([line, rows](Connection& db, Micros) -> Result<void> {
+           HOTLINE_TRY(tables::require_line(db, line));
+           return procedure_table::replace_request_states(db, line, rows);
+         })
+      .get();
+}
+
+Result<bool> SqliteRecordStore::add_notice(const NoticeRow& notice) {
+  auto added = std::make_shared<bool>(false);  // written on the writer thread, read once durable
+  HOTLINE_TRY(submit([notice, added](Connection& db, Micros) -> Result<void> {
+                HOTLINE_TRY(tables::require_line(db, notice.line));
+                HOTLINE_ASSIGN(*added, procedure_table::insert_notice(db, notice));
+                return success();
+              }).get());
+  return *added;
+}
+
+Result<std::uint64_t> SqliteRecordStore::add_decision_draft(const DecisionDraft& draft) {
+  auto id = std::make_shared<std::uint64_t>(0);  // as in add_notice
+  HOTLINE_TRY(submit([draft, id](Connection& db, Micros) -> Result<void> {
+                HOTLINE_TRY(tables::require_line(db, draft.line));
+                HOTLINE_ASSIGN(*id, procedure_table::insert_decision_draft(db, draft));
+                return success();
+              }).get());
+  return *id;
+}
+
+Result<void> SqliteRecordStore::settle_decision_draft(std::uint64_t id, const std::string& status,
+                                                      const std::string& decided_by,
+                                                      Micros decided_at,
+                                                      std::optional<std::uint64_t> seq,
+                                                      const std::string& note) {
+  procedure_table::Settlement settlement{.status = status,
+                                         .decided_by = decided_by,
+                                         .decided_at = decided_at,
+                                         .seq = seq,
+                                         .note = note};
+  return submit([id, settlement = std::move(settlement)](Connection& db, Micros) {
+           return procedure_table::settle_decision_draft(db, id, settlement);
+         })
+      .get();
+}
+
+Result<std::vector<RequestStateRow>> SqliteRecordStore::request_states(const LineId& line) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return procedure_table::select_request_states(*reader_, line);
+}
+
+Result<std::vector<NoticeRow>> SqliteRecordStore::notices(const LineId& line,
+                                                          std::uint64_t after_id,
+                                                          std::size_t limit) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return procedure_table::select_notices(*reader_, line, after_id, limit);
+}
+
+Result<bool> SqliteRecordStore::has_notice(const LineId& line, const std::string& subject,
+                                           const std::string& kind) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return procedure_table::has_notice(*reader_, line, subject, kind);
+}
+
+Result<DecisionDraft> SqliteRecordStore::decision_draft(std::uint64_t id) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_ASSIGN(std::optional<DecisionDraft> found,
+                 procedure_table::find_decision_draft(*reader_, id));
+  if (!found) {
+    return make_error(Errc::kNotFound, path_ + ": no decision draft " + std::to_string(id));
+  }
+  return std::move(*found);
+}
+
+Result<std::vector<DecisionDraft>> SqliteRecordStore::decision_drafts(const LineId& line,
+                                                                      bool pending_only) {
+  std::lock_guard lock(read_mutex_);
+  HOTLINE_TRY(tables::require_line(*reader_, line));
+  return procedure_table::select_decision_drafts(*reader_, line, pending_only);
 }
 
 // --- reads --------------------------------------------------------------------------------------

@@ -67,6 +67,22 @@ class SqliteRecordStore final : public RecordStore {
   [[nodiscard]] Result<std::vector<UserRecord>> users() override;
   [[nodiscard]] Result<UserRecord> user(const std::string& name) override;
   [[nodiscard]] Result<void> disable_user(const std::string& name) override;
+  [[nodiscard]] Result<void> replace_request_states(
+      const LineId& line, const std::vector<RequestStateRow>& rows) override;
+  [[nodiscard]] Result<std::vector<RequestStateRow>> request_states(const LineId& line) override;
+  [[nodiscard]] Result<bool> add_notice(const NoticeRow& notice) override;
+  [[nodiscard]] Result<std::vector<NoticeRow>> notices(const LineId& line, std::uint64_t after_id,
+                                                       std::size_t limit) override;
+  [[nodiscard]] Result<bool> has_notice(const LineId& line, const std::string& subject,
+                                        const std::string& kind) override;
+  [[nodiscard]] Result<std::uint64_t> add_decision_draft(const DecisionDraft& draft) override;
+  [[nodiscard]] Result<DecisionDraft> decision_draft(std::uint64_t id) override;
+  [[nodiscard]] Result<std::vector<DecisionDraft>> decision_drafts(const LineId& line,
+                                                                   bool pending_only) override;
+  [[nodiscard]] Result<void> settle_decision_draft(std::uint64_t id, const std::string& status,
+                                                   const std::string& decided_by, Micros decided_at,
+                                                   std::optional<std::uint64_t> seq,
+                                                   const std::string& note) override;
 
   // A write, run on the writer thread with the store's clock reading.
   using Job = std::function<Result<void>(Connection&, Micros now)>;

@@ -112,6 +112,56 @@ CREATE TABLE users (
   CHECK ((disabled = 0) = (disabled_at IS NULL))
 );
 )sql"},
+    {"create the procedure tables", R"sql(
+-- This station's own bookkeeping for the request procedure (design.md §2), not part of the signed
+-- record. Times are microseconds from the caller's clock. What a state, kind, audience or step
+-- means is procedure/'s to decide; the store keeps them as given.
+
+-- The procedure's projection of each request, cached for tools; rebuilt from the record on start.
+CREATE TABLE request_states (
+  line_id BLOB NOT NULL REFERENCES lines (id),
+  request TEXT NOT NULL,           -- the request's id, e.g. "3fa9c2d1-12"
+  state TEXT NOT NULL,
+  detail TEXT NOT NULL,            -- a JSON document
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (line_id, request)
+);
+
+-- Reminders, escalations and alarms the station raised. UNIQUE: each is raised once, even across
+-- restarts. AUTOINCREMENT: ids only grow, so a reader can follow the table with "after id N".
+CREATE TABLE notices (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  line_id BLOB NOT NULL REFERENCES lines (id),
+  subject TEXT NOT NULL,           -- the request, message or entry id it is about; may be ''
+  kind TEXT NOT NULL,              -- "ack-50", "response-90", "expired", ...
+  audience TEXT NOT NULL,          -- "operators" or "principals"
+  at INTEGER NOT NULL,             -- when it was due
+  raised_at INTEGER NOT NULL,      -- when the station raised it
+  message TEXT NOT NULL,
+  UNIQUE (line_id, subject, kind)
+);
+CREATE INDEX notices_by_line ON notices (line_id, id);
+
+-- The two-person rule: a decision an operator drafted waits for a principal to confirm it. A row
+-- is settled once, and never deleted.
+CREATE TABLE decision_drafts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  line_id BLOB NOT NULL REFERENCES lines (id),
+  request TEXT NOT NULL,
+  step TEXT NOT NULL,              -- "accept", "decline", "counter" or "refer"
+  body BLOB NOT NULL,              -- canonical CBOR of the entry body to author once confirmed
+  drafted_by TEXT NOT NULL,
+  drafted_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'discarded')),
+  decided_by TEXT,                 -- NULL while pending
+  decided_at INTEGER,              -- NULL while pending
+  seq INTEGER,                     -- the authored entry's seq, once confirmed and authored
+  note TEXT,                       -- e.g. why it was discarded
+  CHECK ((status = 'pending') = (decided_by IS NULL AND decided_at IS NULL)),
+  CHECK (seq IS NULL OR status = 'confirmed')
+);
+CREATE INDEX decision_drafts_by_line ON decision_drafts (line_id, id);
+)sql"},
 };
 
 constexpr int kCurrentVersion = static_cast<int>(std::size(kMigrations));
