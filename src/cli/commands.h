@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace hotline::cli {
 
@@ -23,6 +25,19 @@ Command add_serve_command(CLI::App& app);
 Command add_send_command(CLI::App& app);
 Command add_status_command(CLI::App& app);
 Command add_user_command(CLI::App& app);
+
+// The procedure, through a running station (request_command.cc, channel_command.cc).
+Command add_request_command(CLI::App& app);
+Command add_requests_command(CLI::App& app);
+// ack accept decline counter refer withdraw schedule begin conclude: one command per step.
+std::vector<Command> add_step_commands(CLI::App& app);
+// confirm, discard and decisions: the two-person rule's drafts.
+std::vector<Command> add_decision_commands(CLI::App& app);
+Command add_call_command(CLI::App& app);
+Command add_messages_command(CLI::App& app);
+Command add_translate_command(CLI::App& app);
+Command add_notices_command(CLI::App& app);
+Command add_clock_command(CLI::App& app);
 
 // The data directory: --dir, else $HOTLINE_DIR, else "." (design.md §6).
 std::string resolve_dir(const std::string& flag);

@@ -5,76 +5,11 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/station_call.h"
 #include "crypto/passphrase.h"
-#include "station/control_socket.h"
-#include "station/station_dir.h"
 #include "station/station_server.h"
 
 namespace hotline::cli {
-
-namespace {
-
-// Reports a failure to reach the station (exit 3) or an error the station answered with.
-int report_control_failure(const Error& error, bool json) {
-  if (json) {
-    print_json({{"error", {{"kind", "unreachable"}, {"message", error.message}}}});
-  } else {
-    std::cerr << "hotline: " << error.message << "\n";
-  }
-  return kExitUnreachable;
-}
-
-Errc errc_for_status(int status) {
-  if (status == 400 || status == 405 || status == 413) {
-    return Errc::kInvalidArgument;
-  }
-  if (status == 404) {
-    return Errc::kNotFound;
-  }
-  if (status == 409 || status == 403) {
-    return Errc::kRefused;
-  }
-  if (status == 503) {
-    return Errc::kUnavailable;
-  }
-  return Errc::kInternal;
-}
-
-// Sends one request to the station serving from `dir`; the response body as JSON if the status is
-// 2xx, else the station's error. `exit_code` is set for the caller to return.
-std::optional<nlohmann::json> call_station(
-    const std::string& dir, const std::string& method, const std::string& target,
-    const std::string& body, bool json, int& exit_code,
-    std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  auto paths = station::open_station_dir(dir);
-  if (!paths) {
-    exit_code = report_error(paths.error(), json);
-    return std::nullopt;
-  }
-  auto response = station::control_request(station::control_socket_path(paths->dir), method, target,
-                                           body, timeout);
-  if (!response) {
-    exit_code = report_control_failure(response.error(), json);
-    return std::nullopt;
-  }
-  auto document = nlohmann::json::parse(response->body, nullptr, false);
-  if (response->status / 100 != 2) {
-    std::string message =
-        document.is_object() && document.contains("error") && document["error"].is_string()
-            ? document["error"].get<std::string>()
-            : "the station answered HTTP " + std::to_string(response->status);
-    exit_code = report_error(make_error(errc_for_status(response->status), message), json);
-    return std::nullopt;
-  }
-  if (document.is_discarded()) {
-    exit_code = report_error(make_error(Errc::kInternal, "the station's answer is not JSON"), json);
-    return std::nullopt;
-  }
-  exit_code = kExitOk;
-  return document;
-}
-
-}  // namespace
 
 Command add_serve_command(CLI::App& app) {
   struct Flags {

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "core/result.h"
 
 namespace hotline {
 
@@ -36,8 +39,26 @@ class ManualClock final : public Clock {
   std::atomic<Micros> now_;
 };
 
+// The real clock moved by an offset that only ever grows: `serve --test-clock`, so that tests can
+// make hours pass (deadlines, reminders) without sleeping, while the link's timers run on real
+// time. Thread-safe.
+class ShiftedClock final : public Clock {
+ public:
+  explicit ShiftedClock(Micros offset = 0) : offset_(offset) {}
+  Micros now() const override;
+  Micros offset() const { return offset_.load(); }
+  void advance(Micros delta) { offset_.fetch_add(delta); }
+
+ private:
+  SystemClock system_;
+  std::atomic<Micros> offset_;
+};
+
 // `time` as people read it, in UTC to the second: "2027-01-15T08:00:00Z" (ISO 8601).
 std::string format_utc(Micros time);
+// Parses "2027-01-15T08:00:00Z" or "2027-01-15T08:00Z" (UTC, as format_utc writes it, seconds
+// optional); kInvalidArgument naming the text otherwise.
+[[nodiscard]] Result<Micros> parse_utc(std::string_view text);
 
 // A monotonic reading for measuring durations (benchmarks, timeouts), in nanoseconds.
 std::int64_t monotonic_nanos();

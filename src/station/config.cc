@@ -141,6 +141,15 @@ Result<void> read_line_key(std::string_view key, const toml::node& node, const P
     HOTLINE_TRY(read_ack_deadlines(node, at, line.terms));
   } else if (key == "test_interval") {
     HOTLINE_ASSIGN(line.terms.test_interval, read_duration(node, at));
+  } else if (key == "test_answer_within") {
+    HOTLINE_ASSIGN(line.terms.test_answer_within, read_duration(node, at));
+  } else if (key == "clock_tolerance") {
+    HOTLINE_ASSIGN(line.terms.clock_tolerance, read_duration(node, at));
+  } else if (key == "two_person_rule") {
+    if (!node.is_boolean()) {
+      return at.error("must be true or false");
+    }
+    line.terms.two_person_rule = node.as_boolean()->get();
   } else if (key == "levels") {
     HOTLINE_ASSIGN(line.terms.levels, read_strings(node, at));
   } else if (key == "languages") {
@@ -208,6 +217,9 @@ toml::table line_table(const LineConfig& line) {
                      {"routes", routes},
                      {"response_deadline", format_duration(line.terms.response_deadline)},
                      {"test_interval", format_duration(line.terms.test_interval)},
+                     {"test_answer_within", format_duration(line.terms.test_answer_within)},
+                     {"clock_tolerance", format_duration(line.terms.clock_tolerance)},
+                     {"two_person_rule", line.terms.two_person_rule},
                      {"levels", string_array(line.terms.levels)},
                      {"languages", string_array(line.terms.languages)},
                      {"ack_deadline", ack}};

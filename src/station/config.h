@@ -38,6 +38,13 @@ struct LineTerms {
   std::array<Micros, 4> ack_deadline = {10 * 60 * kMicrosPerSecond, 30 * 60 * kMicrosPerSecond,
                                         3 * 3600 * kMicrosPerSecond, 6 * 3600 * kMicrosPerSecond};
   Micros test_interval = 3600 * kMicrosPerSecond;
+  // A link test unanswered this long raises the alarm.
+  Micros test_answer_within = 5 * 60 * kMicrosPerSecond;
+  // A peer's decision whose author time is ahead of this station's clock by more than this is
+  // flagged as implausible (design.md §2).
+  Micros clock_tolerance = 5 * 60 * kMicrosPerSecond;
+  // Decisions drafted by an operator wait for a principal's confirmation (design.md §2).
+  bool two_person_rule = false;
   std::vector<std::string> levels;     // e.g. "minister", "chief-of-defence"; empty: any
   std::vector<std::string> languages;  // BCP 47 tags, e.g. "en", "vi", "zh-Hans"
 

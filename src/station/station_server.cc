@@ -12,11 +12,18 @@
 
 #include "core/bytes.h"
 #include "core/cbor.h"
+#include "core/duration.h"
+#include "core/file_io.h"
 #include "crypto/key_file.h"
 #include "link/tls_handshake.h"
+#include "procedure/entry_kinds.h"
 #include "procedure/roles.h"
 #include "station/config.h"
 #include "station/control_socket.h"
+#include "station/line_desk.h"
+#include "station/people.h"
+#include "station/procedure_api.h"
+#include "station/procedure_json.h"
 #include "station/station_dir.h"
 
 namespace hotline::station {
@@ -25,53 +32,32 @@ namespace asio = link::asio;
 using nlohmann::json;
 
 std::string control_socket_path(const std::string& dir) { return dir + "/control.sock"; }
+std::string test_clock_path(const std::string& dir) { return dir + "/test-clock"; }
 
 namespace {
 
-// A text message's entry body (docs/record-format.md §3): the text, its precedence, and a random
-// id that makes every message's body unique, so that a station recovering its own chain can tell
-// which queued drafts it had already authored before it lost them.
-Bytes message_body(const std::string& text, Precedence precedence, const std::string& from) {
-  Bytes id(16);
-  randombytes_buf(id.data(), id.size());
-  cbor::Map fields = {
-      {cbor::Value::uint(1), cbor::Value::text(text)},
-      {cbor::Value::uint(2), cbor::Value::uint(static_cast<std::uint64_t>(precedence))},
-      {cbor::Value::uint(3), cbor::Value::bytes(std::move(id))},
-  };
-  if (!from.empty()) {
-    fields.emplace_back(cbor::Value::uint(4), cbor::Value::text(from));  // who sent it
-  }
-  return cbor::encode(cbor::Value::map(std::move(fields)));
+// A text message's entry body (docs/record-format.md §3): the text, its precedence, a random id
+// that makes every message's body unique (so that a station recovering its own chain can tell
+// which queued drafts it had already authored before it lost them), who sent it, and for FLASH the
+// acknowledgement deadline from the line's terms.
+Bytes message_body(const std::string& text, Precedence precedence, const std::string& from,
+                   std::optional<Micros> ack_deadline) {
+  procedure::MessageBody message;
+  message.text = text;
+  message.precedence = precedence;
+  message.id.resize(16);
+  randombytes_buf(message.id.data(), message.id.size());
+  message.from = from;
+  message.ack_deadline = ack_deadline;
+  return cbor::encode(procedure::encode_message(message));
 }
 
 json position_json(const record::ChainPosition& p) {
   return {{"seq", p.seq}, {"hash", to_hex(p.hash)}};
 }
 
-ControlResponse json_response(int status, const json& body) {
-  return ControlResponse{status, body.dump() + "\n"};
-}
-
-ControlResponse error_response(int status, const std::string& message) {
+ControlResponse message_response(int status, const std::string& message) {
   return json_response(status, {{"error", message}});
-}
-
-int http_status_for(Errc code) {
-  switch (code) {
-    case Errc::kInvalidArgument:
-    case Errc::kMalformed:
-      return 400;
-    case Errc::kNotFound:
-      return 404;
-    case Errc::kRefused:
-    case Errc::kConflict:
-      return 409;
-    case Errc::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
 }
 
 class Station {
@@ -86,9 +72,21 @@ class Station {
     HOTLINE_ASSIGN(key_, crypto::read_key_file(paths_.key(), options.passphrase));
     HOTLINE_ASSIGN(store_, store::open_sqlite_store(paths_.database(), {}));
     timing_ = options.timing;
+    test_clock_ = options.test_clock;
+    if (test_clock_) {
+      HOTLINE_TRY(load_test_clock());
+    }
     for (const LineConfig& line : config_.lines) {
       HOTLINE_TRY(open_line(line));
     }
+    std::map<std::string, LineDesk*> desks;
+    for (auto& [name, desk] : desks_) {
+      HOTLINE_TRY(desk->open());
+      desks[name] = desk.get();
+    }
+    procedure_api_ =
+        std::make_unique<ProcedureApi>(*store_, std::move(desks), test_clock_ ? &clock_ : nullptr,
+                                       [this](Micros offset) { test_clock_moved(offset); });
     return success();
   }
 
@@ -139,6 +137,34 @@ class Station {
     return success();
   }
 
+  Result<void> load_test_clock() {
+    const std::string path = test_clock_path(paths_.dir);
+    auto text = read_whole_file(path, 64);
+    if (!text.ok()) {
+      return success();  // no offset yet: the real time
+    }
+    try {
+      clock_.advance(std::stoll(std::string(text->begin(), text->end())));
+    } catch (const std::exception&) {
+      return make_error(Errc::kCorrupt, path + ": not a number of microseconds");
+    }
+    spdlog::warn("TEST CLOCK: this station's clock runs {} ahead of the real time",
+                 format_duration(std::max<Micros>(1, clock_.offset())));
+    return success();
+  }
+
+  void test_clock_moved(Micros offset) {
+    auto written =
+        replace_file_durably(test_clock_path(paths_.dir), as_bytes(std::to_string(offset)), 0600);
+    if (!written.ok()) {
+      spdlog::error("cannot keep the test clock's offset: {}", written.error().message);
+    }
+    spdlog::warn("TEST CLOCK: advanced; now {}", format_utc(clock_.now()));
+    for (auto& [name, desk] : desks_) {
+      desk->clock_changed();
+    }
+  }
+
   Result<void> open_line(const LineConfig& config) {
     const record::LineId id = record::derive_line_id(key_->public_key(), config.peer, config.name);
     store::LineParties parties{id, config.name, key_->public_key(), config.peer};
@@ -168,6 +194,7 @@ class Station {
                                                  *tls, timing_);
     client_tls_.push_back(std::move(tls));
     line_names_[config.name] = config.peer;
+    desks_[config.name] = std::make_unique<LineDesk>(io_, *link, *store_, config);
     links_.emplace(config.peer, std::move(link));
     return success();
   }
@@ -264,6 +291,9 @@ class Station {
     for (auto& [peer, link] : links_) {
       link->stop();
     }
+    for (auto& [name, desk] : desks_) {
+      desk->stop();
+    }
     if (control_) {
       control_->stop();
     }
@@ -276,21 +306,24 @@ class Station {
         respond(status());
         return;
       }
+      if (procedure_api_->handle(request, path, respond)) {
+        return;
+      }
       const std::string prefix = "/v1/lines/";
       const std::string suffix = "/messages";
       if (path.starts_with(prefix) && path.ends_with(suffix) &&
           path.size() > prefix.size() + suffix.size()) {
         if (request.method != "POST") {
-          respond(error_response(405, "use POST to send a message"));
+          respond(message_response(405, "use POST to send a message"));
           return;
         }
         send_message(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()),
                      request.body, std::move(respond));
         return;
       }
-      respond(error_response(404, "no such endpoint: " + request.method + " " + path));
+      respond(message_response(404, "no such endpoint: " + request.method + " " + path));
     } catch (const std::exception& e) {
-      respond(error_response(500, e.what()));
+      respond(message_response(500, e.what()));
     }
   }
 
@@ -300,35 +333,41 @@ class Station {
                     ControlResponder respond) {
     auto checked = check_message(line_name, body);
     if (!checked.ok()) {
-      respond(error_response(http_status_for(checked.error().code), checked.error().message));
+      respond(error_response(checked.error()));
       return;
     }
     MessageRequest message = std::move(checked).value();
     line::LineLink& link = *links_.at(line_names_.at(line_name));
     const Precedence precedence = message.precedence;
     const std::chrono::milliseconds wait = message.wait;
-    link.send(
-        precedence, "message", message_body(message.text, precedence, message.as),
-        [this, &link, line_name, precedence, wait, respond](Result<line::LineLink::Sent> sent) {
-          if (!sent.ok()) {
-            respond(error_response(http_status_for(sent.error().code), sent.error().message));
-            return;
-          }
-          json answer = {{"line", line_name},
-                         {"precedence", std::string(precedence_name(precedence))}};
-          if (sent->authored) {
-            answer["status"] = "authored";
-            answer["seq"] = sent->seq;
-          } else {
-            answer["status"] = "queued";
-            answer["draft"] = sent->draft;
-          }
-          if (wait.count() == 0) {
-            respond(json_response(201, answer));
-            return;
-          }
-          await_receipt(link, sent.value(), wait, std::move(answer), respond);
-        });
+    const std::optional<Micros> ack_deadline =
+        desks_.at(line_name)->message_ack_deadline(precedence);
+    link.send(precedence, "message",
+              message_body(message.text, precedence, message.as, ack_deadline),
+              [this, &link, line_name, precedence, wait, ack_deadline,
+               respond](Result<line::LineLink::Sent> sent) {
+                if (!sent.ok()) {
+                  respond(error_response(sent.error()));
+                  return;
+                }
+                json answer = {{"line", line_name},
+                               {"precedence", std::string(precedence_name(precedence))}};
+                if (sent->authored) {
+                  answer["status"] = "authored";
+                  answer["seq"] = sent->seq;
+                } else {
+                  answer["status"] = "queued";
+                  answer["draft"] = sent->draft;
+                }
+                if (ack_deadline) {
+                  answer["ack_deadline"] = format_utc(*ack_deadline);
+                }
+                if (wait.count() == 0) {
+                  respond(json_response(201, answer));
+                  return;
+                }
+                await_receipt(link, sent.value(), wait, std::move(answer), respond);
+              });
   }
 
   // Answers once the peer's receipt covering the message is durable here (201, "receipted"), or
@@ -420,37 +459,11 @@ class Station {
         return make_error(Errc::kInvalidArgument, "field 'as' must be a user name");
       }
       as = request["as"].get<std::string>();
-      HOTLINE_TRY(check_user_may(as, procedure::Action::kSendImmediate));
+      HOTLINE_TRY(actor_for(*store_, as, procedure::Action::kSendImmediate));
     }
     return MessageRequest{precedence, std::move(text),
                           std::chrono::milliseconds(static_cast<long>(wait_seconds * 1000)),
                           std::move(as)};
-  }
-
-  // Whether the user `name` of this station may take `action` now: known, not disabled, and with
-  // a role that permits it (procedure/roles.h). The control socket itself is the owner's (mode
-  // 0600); `as` says on whose behalf the owner acts, and that person's role is what counts.
-  Result<void> check_user_may(const std::string& name, procedure::Action action) {
-    auto user = store_->user(name);
-    if (!user.ok()) {
-      if (user.error().code == Errc::kNotFound) {
-        return make_error(Errc::kRefused, "no user named '" + name + "' at this station");
-      }
-      return user.error();
-    }
-    if (user->disabled) {
-      return make_error(Errc::kRefused, "user '" + name + "' is disabled");
-    }
-    auto role = procedure::parse_role(user->role);
-    if (!role.ok()) {
-      return make_error(Errc::kInternal, "user '" + name + "' has an unknown role '" + user->role +
-                                             "' in the database");
-    }
-    auto permitted = procedure::check_permitted(role.value(), action);
-    if (!permitted.ok()) {
-      return make_error(Errc::kRefused, "user '" + name + "': " + permitted.error().message);
-    }
-    return success();
   }
 
   ControlResponse status() {
@@ -483,6 +496,8 @@ class Station {
            s.peer_clock_offset ? json(s.peer_clock_offset->count()) : json()},
           {"outbox", outbox},
           {"routes", routes},
+          {"requests", request_counts(s.name)},
+          {"link_tests", link_tests_json(desks_.at(s.name)->link_tests())},
           {"counters",
            {{"entries_sent", c.entries_sent},
             {"entries_resent", c.entries_resent},
@@ -498,11 +513,24 @@ class Station {
       });
     }
     return json_response(200, {{"station", config_.name},
+                               {"clock", format_utc(clock_.now())},
+                               {"test_clock", test_clock_},
                                {"fingerprint", key_->public_key().fingerprint()},
                                {"listen", config_.listen.text()},
                                {"handshakes_refused", handshakes_refused_},
                                {"handshakes_failed", handshakes_failed_},
                                {"lines", lines}});
+  }
+
+  // How many requests of the line are in each state now.
+  json request_counts(const std::string& line_name) {
+    const LineDesk& desk = *desks_.at(line_name);
+    json counts = json::object();
+    for (const auto& [id, request] : desk.book().requests()) {
+      const std::string state(procedure::state_name(desk.state_of(request)));
+      counts[state] = counts.value(state, 0) + 1;
+    }
+    return counts;
   }
 
   // A message is one entry; the entry's limit (docs/record-format.md §2) leaves room for this.
@@ -515,7 +543,10 @@ class Station {
   StationConfig config_;
   std::optional<crypto::SigningKey> key_;
   std::unique_ptr<store::RecordStore> store_;
-  SystemClock clock_;
+  ShiftedClock clock_;  // the real time, unless serve --test-clock moved it
+  bool test_clock_ = false;
+  std::map<std::string, std::unique_ptr<LineDesk>> desks_;  // by line name
+  std::unique_ptr<ProcedureApi> procedure_api_;
   line::LinkTiming timing_;
   std::vector<std::unique_ptr<asio::ssl::context>> client_tls_;
   std::unique_ptr<asio::ssl::context> server_tls_;

@@ -23,7 +23,13 @@ struct ServeOptions {
   std::string dir;
   std::optional<crypto::Passphrase> passphrase;  // for a sealed identity key
   line::LinkTiming timing;
+  // The station's clock is the real one moved by an offset that `hotline clock advance` grows
+  // (POST /v1/clock), kept in DIR/test-clock across restarts. For tests of deadlines only.
+  bool test_clock = false;
 };
+
+// Where a test clock's offset is kept (`serve --test-clock`).
+std::string test_clock_path(const std::string& dir);
 
 // Runs the station until SIGINT or SIGTERM. Fails before serving if the directory, key,
 // configuration or record cannot be opened, or the listen address or control socket cannot be

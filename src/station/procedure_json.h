@@ -1,0 +1,18 @@
+// station/procedure_json.h — how the procedure is shown to clients of the control socket (and
+// later the API): requests, messages, decision drafts and notices as JSON (docs/cli.md).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "station/line_desk.h"
+
+namespace hotline::station {
+
+nlohmann::json request_json(const LineDesk& desk, const procedure::Request& request);
+nlohmann::json message_json(const LineDesk& desk, const procedure::EntryRef& id,
+                            const procedure::MessageBody& body, Micros sent_at);
+nlohmann::json draft_json(const store::DecisionDraft& draft);
+nlohmann::json notice_json(const store::NoticeRow& notice);
+nlohmann::json link_tests_json(const LinkTestStatus& tests);
+
+}  // namespace hotline::station
