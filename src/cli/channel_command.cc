@@ -1,4 +1,4 @@
-// `hotline messages`, `translate`, `notices`, `call` and `clock show|advance`: the line as a
+// `hotline messages`, `translate`, `notices`, `call`, `report` and `clock show|advance`: the line as a
 // channel between the parties (messages, their acknowledgement and translations, the station's
 // notices of deadlines), driven through a running station's control socket (docs/cli.md "The
 // procedure").
@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/station_call.h"
+#include "core/clock.h"
 
 namespace hotline::cli {
 namespace {
@@ -215,6 +216,46 @@ Command add_call_command(CLI::App& app) {
                   }
                   std::cout << "\n";
                 });
+          }};
+}
+
+Command add_report_command(CLI::App& app) {
+  struct Flags {
+    LineFlags common;
+    std::string from;
+    std::string to;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand(
+      "report",
+      "Per direction: how many requests, median and worst time to deliver, acknowledge and "
+      "decide, and how they ended; computed from the record alone, so both stations agree");
+  add_line_flags(sub, flags->common);
+  sub->add_option("--from", flags->from,
+                  "Only requests made at or after this time (UTC, e.g. 2026-11-01T00:00Z)");
+  sub->add_option("--to", flags->to, "Only requests made before this time (UTC)");
+  return {sub, [flags] {
+            const LineFlags& c = flags->common;
+            auto target = [&]() -> Result<std::string> {
+              HOTLINE_ASSIGN(std::string path, line_target({{c.line, "--line"}, {"report"}}));
+              std::string query;
+              for (const auto& [value, name] : {std::pair{flags->from, "from"},
+                                                std::pair{flags->to, "to"}}) {
+                if (value.empty()) {
+                  continue;
+                }
+                if (auto time = parse_utc(value); !time.ok()) {
+                  return make_error(Errc::kInvalidArgument,
+                                    std::string("--") + name + ": " + time.error().message);
+                }
+                query += (query.empty() ? "?" : "&") + std::string(name) + "=" + value;
+              }
+              return path + query;
+            }();
+            return run_station_call(c.dir, "GET", target, json(), c.json,
+                                    [](const json& answer) {
+                                      std::cout << text_field(answer, "text");
+                                    });
           }};
 }
 

@@ -34,7 +34,7 @@ int run(int argc, char** argv) {
   append(add_step_commands(app));
   append(add_decision_commands(app));
   append({add_call_command(app), add_messages_command(app), add_translate_command(app),
-          add_notices_command(app), add_clock_command(app)});
+          add_notices_command(app), add_report_command(app), add_clock_command(app)});
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

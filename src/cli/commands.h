@@ -38,6 +38,7 @@ Command add_messages_command(CLI::App& app);
 Command add_translate_command(CLI::App& app);
 Command add_notices_command(CLI::App& app);
 Command add_clock_command(CLI::App& app);
+Command add_report_command(CLI::App& app);
 
 // The data directory: --dir, else $HOTLINE_DIR, else "." (design.md §6).
 std::string resolve_dir(const std::string& flag);

@@ -30,6 +30,9 @@ nlohmann::json line_json(const station::LineConfig& line, const crypto::PublicKe
           {"response_deadline", format_duration(line.terms.response_deadline)},
           {"ack_deadline", ack},
           {"test_interval", format_duration(line.terms.test_interval)},
+          {"test_answer_within", format_duration(line.terms.test_answer_within)},
+          {"clock_tolerance", format_duration(line.terms.clock_tolerance)},
+          {"two_person_rule", line.terms.two_person_rule},
           {"levels", line.terms.levels},
           {"languages", line.terms.languages}};
 }
@@ -55,6 +58,8 @@ struct AddFlags {
   std::string response_deadline;
   std::string ack_deadline;
   std::string test_interval;
+  std::string test_answer_within;
+  bool two_person_rule = false;
   bool json = false;
 };
 
@@ -78,6 +83,10 @@ Result<station::LineConfig> line_from_flags(const AddFlags& flags) {
   if (!flags.test_interval.empty()) {
     HOTLINE_ASSIGN(line.terms.test_interval, parse_duration(flags.test_interval));
   }
+  if (!flags.test_answer_within.empty()) {
+    HOTLINE_ASSIGN(line.terms.test_answer_within, parse_duration(flags.test_answer_within));
+  }
+  line.terms.two_person_rule = flags.two_person_rule;
   return line;
 }
 
@@ -103,7 +112,10 @@ void print_line(const nlohmann::json& l) {
     std::cout << " " << r.get<std::string>();
   }
   std::cout << "\n  response deadline " << l["response_deadline"].get<std::string>()
-            << ", test every " << l["test_interval"].get<std::string>() << "\n  ack deadlines";
+            << ", test every " << l["test_interval"].get<std::string>() << " (answer within "
+            << l["test_answer_within"].get<std::string>() << ")"
+            << (l["two_person_rule"].get<bool>() ? ", two-person rule" : "")
+            << "\n  ack deadlines";
   for (auto& [precedence, d] : l["ack_deadline"].items()) {
     std::cout << " " << precedence << " " << d.get<std::string>();
   }
@@ -129,6 +141,11 @@ Command add_line_command(CLI::App& app) {
                       "One acknowledgement deadline for every precedence (default by precedence: "
                       "FLASH 10m, IMMEDIATE 30m, PRIORITY 3h, ROUTINE 6h)");
   add_cmd->add_option("--test-interval", add->test_interval, "Default 1h");
+  add_cmd->add_option("--test-answer-within", add->test_answer_within,
+                      "How long the peer's station has to answer a link test before the alarm "
+                      "(default 5m)");
+  add_cmd->add_flag("--two-person-rule", add->two_person_rule,
+                    "An operator's decision is held until a principal confirms it");
   add_cmd->add_flag("--json", add->json, "Print one JSON document");
 
   struct ListFlags {

@@ -15,6 +15,7 @@ Command add_serve_command(CLI::App& app) {
   struct Flags {
     std::string dir;
     std::string passphrase_file;
+    bool test_clock = false;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand("serve",
@@ -23,9 +24,13 @@ Command add_serve_command(CLI::App& app) {
   sub->add_option("--dir", flags->dir, "Data directory (default $HOTLINE_DIR or .)");
   sub->add_option("--passphrase-file", flags->passphrase_file,
                   "File holding the passphrase of a sealed identity key");
+  sub->add_flag("--test-clock", flags->test_clock,
+                "For tests and drills only: the station's clock can be advanced with `hotline "
+                "clock advance` (the offset is kept in DIR/test-clock across restarts)");
   return {sub, [flags] {
             station::ServeOptions options;
             options.dir = resolve_dir(flags->dir);
+            options.test_clock = flags->test_clock;
             if (!flags->passphrase_file.empty()) {
               auto passphrase = crypto::Passphrase::read_file(flags->passphrase_file);
               if (!passphrase) {

@@ -9,9 +9,9 @@ namespace {
 using cbor::Value;
 
 // In the order of ProcedureBody's alternatives.
-constexpr std::array<std::string_view, 11> kKinds = {"request",  "ack",   "accept",   "decline",
-                                                     "counter",  "refer", "withdraw", "schedule",
-                                                     "conclude", "begin", "delivered"};
+constexpr std::array<std::string_view, 12> kKinds = {
+    "request",  "ack",      "accept", "decline",   "counter", "refer",
+    "withdraw", "schedule", "conclude", "begin", "delivered", "expired"};
 static_assert(kKinds.size() == std::variant_size_v<ProcedureBody>);
 
 // Field numbers shared by every step that refers to its request.
@@ -252,6 +252,7 @@ std::optional<EntryRef> request_of(const ProcedureBody& body) {
 //   accept:   3 window            decline:  3 reason        refer:    3 to
 //   withdraw: 3 reason            schedule: 3 window        conclude: 3 summary
 //   counter:  3 reason, 4 kind, 5 topic, 6 officials, 7 windows, 8 response deadline, 9 level
+//   expired:  3 the response deadline that passed
 //   begin, delivered: nothing more
 //   every kind: 20 by, 21 confirmed by (Signatories)
 cbor::Value encode_body(const ProcedureBody& body, const Signatories& signatories) {
@@ -282,6 +283,8 @@ cbor::Value encode_body(const ProcedureBody& body, const Signatories& signatorie
             map.emplace_back(Value::uint(3), window_value(b.window));
           } else if constexpr (std::is_same_v<T, ConcludeBody>) {
             put_text(map, 3, b.summary);
+          } else if constexpr (std::is_same_v<T, ExpiredBody>) {
+            map.emplace_back(Value::uint(3), time_value(b.deadline));
           } else if constexpr (std::is_same_v<T, CounterBody>) {
             put_text(map, 3, b.reason);
             put_proposal(map, 4, b.proposal);
@@ -367,6 +370,10 @@ Result<ProcedureBody> decode_body(std::string_view kind, const cbor::Value& body
   }
   if (kind == "delivered") {
     return ProcedureBody(DeliveredBody{ref});
+  }
+  if (kind == "expired") {
+    HOTLINE_ASSIGN(std::uint64_t deadline, r.uint(3, "deadline"));
+    return ProcedureBody(ExpiredBody{ref, static_cast<Micros>(deadline)});
   }
   if (kind == "counter") {
     CounterBody b;

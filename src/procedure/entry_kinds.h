@@ -120,12 +120,21 @@ struct BeginBody {
 struct DeliveredBody {
   EntryRef request;
 };
+// Kind "expired": authored by the station of the party a proposal awaited, not a person, once
+// the proposal's response deadline has passed with no decision on its own chain. It turns the
+// silence into a signed fact that both records hold alike; a request also shows expired without
+// it (docs/procedure.md §4), but the entry is what a reader of either record finds.
+struct ExpiredBody {
+  EntryRef request;
+  Micros deadline = 0;  // the response deadline that passed
+};
 
-// The steps' bodies follow RequestBody in the order of Step (request_book.h); DeliveredBody, which
-// no person authors, comes last.
+// The steps' bodies follow RequestBody in the order of Step (request_book.h); DeliveredBody and
+// ExpiredBody, which no person authors, come last.
 using ProcedureBody =
     std::variant<RequestBody, AckBody, AcceptBody, DeclineBody, CounterBody, ReferBody,
-                 WithdrawBody, ScheduleBody, ConcludeBody, BeginBody, DeliveredBody>;
+                 WithdrawBody, ScheduleBody, ConcludeBody, BeginBody, DeliveredBody,
+                 ExpiredBody>;
 
 // The entry kind of a body ("request", "ack", …).
 std::string_view kind_of(const ProcedureBody& body);

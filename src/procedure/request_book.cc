@@ -96,7 +96,8 @@ static_assert(body_of_step<Step::kAck, AckBody> && body_of_step<Step::kAccept, A
               body_of_step<Step::kConclude, ConcludeBody> && body_of_step<Step::kBegin, BeginBody>);
 
 std::optional<Step> step_of(const ProcedureBody& body) {
-  if (std::holds_alternative<RequestBody>(body) || std::holds_alternative<DeliveredBody>(body)) {
+  if (std::holds_alternative<RequestBody>(body) || std::holds_alternative<DeliveredBody>(body) ||
+      std::holds_alternative<ExpiredBody>(body)) {
     return std::nullopt;
   }
   return static_cast<Step>(body.index() - 1);
@@ -318,6 +319,19 @@ void RequestBook::apply(const record::SignedEntry& entry) {
       r.delivered_at = f.time;
       r.history.push_back(item);
     }
+    return;
+  }
+  if (const auto* expired = std::get_if<ExpiredBody>(&body.value())) {
+    if (f.author != r.awaiting || !undecided(r.state) || expired->deadline != r.response_deadline ||
+        f.time < r.response_deadline) {
+      r.anomalies.push_back(where +
+                            ": 'expired' not applied: only the station of the party the "
+                            "request awaits records its expiry, at or after the current "
+                            "proposal's response deadline, before any decision");
+      return;
+    }
+    r.state = RequestState::kExpired;
+    r.history.push_back(item);
     return;
   }
   if (auto valid = check_body(body.value(), f.time); !valid.ok()) {

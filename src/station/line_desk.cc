@@ -21,7 +21,7 @@ namespace {
 constexpr std::size_t kReadPage = 1000;
 
 bool is_step_of_a_person(const std::string& kind) {
-  return procedure::is_procedure_kind(kind) && kind != "delivered";
+  return procedure::is_procedure_kind(kind) && kind != "delivered" && kind != "expired";
 }
 
 }  // namespace
@@ -124,6 +124,9 @@ void LineDesk::take_in(const record::SignedEntry& entry) {
   const record::EntryFields& f = entry.fields;
   const bool own = f.author == link_.parties().local;
   (own ? own_until_ : peer_until_) = std::max(own ? own_until_ : peer_until_, f.time);
+  if (!own) {
+    peer_entries_until_ = std::max(peer_entries_until_, f.time);
+  }
   if (keep(entry)) {
     (own ? own_entries_ : peer_entries_).push_back(entry);
   }

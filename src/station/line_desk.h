@@ -102,6 +102,10 @@ class LineDesk {
   const LinkTestStatus& link_tests() const { return tests_; }
   const record::LineId& link_id() const { return link_.parties().id; }
   Micros now() const { return link_.clock().now(); }
+  // The latest author time of an entry of each party's chain held here (0 for none): what the
+  // report (procedure/report.h) is computed up to.
+  Micros own_entries_until() const { return own_until_; }
+  Micros peer_entries_until() const { return peer_entries_until_; }
   // The latest messages of both chains (up to 50 of each), oldest first, with their translations
   // and acknowledgements.
   nlohmann::json recent_messages_json() const;
@@ -164,6 +168,7 @@ class LineDesk {
   Micros own_until_ = 0;   // author time of the latest own entry stored
   Micros peer_until_ = 0;  // of the latest peer entry stored, or a peer checkpoint whose head
                            // this station holds
+  Micros peer_entries_until_ = 0;  // of the latest peer entry stored
   std::set<std::pair<std::string, std::string>> raised_;        // notices: (subject, kind)
   std::map<std::string, std::vector<store::NoticeRow>> flags_;  // by subject, this run
 

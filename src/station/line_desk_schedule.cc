@@ -103,6 +103,14 @@ Micros LineDesk::due_reminders(Micros now) {
     const std::string subject = entry_id_text(id);
     const RequestState state = book_.view(request, facts);
     const bool ours = request.requester == local();
+    if (state == RequestState::kExpired && request.state != RequestState::kExpired &&
+        request.awaiting == local()) {
+      // Ours to answer and we did not: our station records the expiry on our own chain, which
+      // also shows the peer at once that our chain reaches past the deadline.
+      author_automatic("expired",
+                       procedure::encode_body(procedure::ExpiredBody{id, request.response_deadline}),
+                       "expired " + subject);
+    }
     if (state == RequestState::kExpired) {
       raise(subject, "expired", "principals", request.response_deadline,
             "request " + subject + " expired: no decision was authored before " +
@@ -135,10 +143,6 @@ Micros LineDesk::due_reminders(Micros now) {
       std::string message = "request " + subject + " (" + request.proposal.topic + "): ";
       if (reminder.what == procedure::Reminder::What::kExpiry) {
         message += "the response deadline " + format_utc(deadline) + " has passed";
-        if (request.awaiting == local()) {
-          // Tell the peer at once how far our chain goes, so that it can confirm the expiry.
-          link_.checkpoint_now();
-        }
       } else {
         message += std::string(ack ? "acknowledgement" : "decision") + " due " +
                    format_utc(deadline) + (ours_to_answer ? "; it is ours to give" : "; none yet") +

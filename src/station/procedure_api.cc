@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <limits>
+
 #include "core/duration.h"
 #include "station/people.h"
 #include "station/procedure_json.h"
@@ -46,6 +48,57 @@ namespace {
 
 Error bad(const std::string& field, const std::string& what) {
   return make_error(Errc::kInvalidArgument, "field '" + field + "' " + what);
+}
+
+// The non-empty parts of `text` between separators.
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t slash = text.find(separator, start);
+    const std::size_t end = slash == std::string::npos ? text.size() : slash;
+    if (end > start) {
+      parts.push_back(text.substr(start, end - start));
+    }
+    if (slash == std::string::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+  return parts;
+}
+
+// The report's period from the query "?from=T&to=T" (UTC times as format_utc writes them, either
+// optional, ':' possibly sent as %3A): [from, to), by default everything.
+Result<std::pair<Micros, Micros>> report_period(const std::string& target) {
+  std::pair<Micros, Micros> period{0, std::numeric_limits<Micros>::max()};
+  const auto question = target.find('?');
+  std::string query = question == std::string::npos ? "" : target.substr(question + 1);
+  for (std::string::size_type at; (at = query.find("%3A")) != std::string::npos ||
+                                  (at = query.find("%3a")) != std::string::npos;) {
+    query.replace(at, 3, ":");
+  }
+  for (const std::string& pair : split(query, '&')) {
+    if (pair.empty()) {
+      continue;
+    }
+    const auto equals = pair.find('=');
+    const std::string key = pair.substr(0, equals);
+    if (key != "from" && key != "to") {
+      return make_error(Errc::kInvalidArgument,
+                        "unknown report parameter '" + key + "' (from and to are known)");
+    }
+    auto time = parse_utc(equals == std::string::npos ? "" : pair.substr(equals + 1));
+    if (!time.ok()) {
+      return make_error(Errc::kInvalidArgument, "report parameter '" + key + "': " +
+                                                     time.error().message);
+    }
+    (key == "from" ? period.first : period.second) = time.value();
+  }
+  if (period.first >= period.second) {
+    return make_error(Errc::kInvalidArgument, "the report's period must end after it starts");
+  }
+  return period;
 }
 
 // Reads the fields of one JSON request body, naming the field in every error.
@@ -203,23 +256,6 @@ Action action_for(Step step) {
   return Action::kDecide;
 }
 
-std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    const std::size_t slash = path.find('/', start);
-    const std::size_t end = slash == std::string::npos ? path.size() : slash;
-    if (end > start) {
-      parts.push_back(path.substr(start, end - start));
-    }
-    if (slash == std::string::npos) {
-      break;
-    }
-    start = slash + 1;
-  }
-  return parts;
-}
-
 }  // namespace
 
 ProcedureApi::ProcedureApi(store::RecordStore& store, std::map<std::string, LineDesk*> desks,
@@ -235,7 +271,7 @@ bool ProcedureApi::handle(const ControlRequest& request, const std::string& path
     clock(request, respond);
     return true;
   }
-  const std::vector<std::string> parts = split_path(path);
+  const std::vector<std::string> parts = split(path, '/');
   // /v1/lines/{line}/{collection}/...; sending a message (POST …/messages) is the station's.
   if (parts.size() < 4 || parts[0] != "v1" || parts[1] != "lines" ||
       (parts.size() == 4 && parts[3] == "messages" && request.method != "GET")) {
@@ -404,6 +440,12 @@ void ProcedureApi::line_endpoint(LineDesk& desk, const ControlRequest& request,
                                  ? json_response(201, {{"entry", entry_id_text(entry.value())}})
                                  : error_response(entry.error()));
                    });
+    return;
+  }
+  if (collection == "report" && parts.size() == 4 && get) {
+    auto period = report_period(request.target);
+    respond(period.ok() ? json_response(200, line_report_json(desk, period->first, period->second))
+                        : error_response(period.error()));
     return;
   }
   if (collection == "notices" && parts.size() == 4 && get) {

@@ -1,6 +1,7 @@
 #include "station/procedure_json.h"
 
 #include "core/duration.h"
+#include "procedure/report.h"
 
 namespace hotline::station {
 
@@ -177,6 +178,16 @@ json LineDesk::recent_messages_json() const {
     out.push_back(std::move(message));
   }
   return out;
+}
+
+nlohmann::json line_report_json(const LineDesk& desk, Micros from, Micros to) {
+  const procedure::LineReport report =
+      procedure::make_report(desk.book(), desk.local(), desk.peer(), {from, to},
+                             desk.own_entries_until(), desk.peer_entries_until());
+  nlohmann::json answer = procedure::report_json(report);
+  answer["line"] = desk.config().name;
+  answer["text"] = procedure::report_text(report);
+  return answer;
 }
 
 }  // namespace hotline::station

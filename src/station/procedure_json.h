@@ -14,5 +14,8 @@ nlohmann::json message_json(const LineDesk& desk, const procedure::EntryRef& id,
 nlohmann::json draft_json(const store::DecisionDraft& draft);
 nlohmann::json notice_json(const store::NoticeRow& notice);
 nlohmann::json link_tests_json(const LinkTestStatus& tests);
+// The line's report (procedure/report.h) for the requests authored in [from, to), from the record
+// the desk holds: the same at both stations but for "seen_from".
+nlohmann::json line_report_json(const LineDesk& desk, Micros from, Micros to);
 
 }  // namespace hotline::station

@@ -99,13 +99,15 @@ void StationProcess::init() {
 }
 
 void StationProcess::add_line(const std::string& line, const std::string& peer_fingerprint,
-                              const std::vector<std::string>& routes) {
+                              const std::vector<std::string>& routes,
+                              const std::vector<std::string>& more_flags) {
   std::vector<std::string> args = {"line",   "add", "--dir",  dir_,
                                    "--name", line,  "--peer", peer_fingerprint};
   for (const auto& route : routes) {
     args.push_back("--route");
     args.push_back(route);
   }
+  args.insert(args.end(), more_flags.begin(), more_flags.end());
   auto r = run_hotline(args);
   if (r.exit_code != 0) {
     throw std::runtime_error("line add on " + name_ + " failed: " + r.err + r.out);
@@ -128,10 +130,14 @@ void StationProcess::start() {
     int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    std::string binary = HOTLINE_BINARY;
-    std::string serve = "serve", flag = "--dir", dir = dir_;
-    char* argv[] = {binary.data(), serve.data(), flag.data(), dir.data(), nullptr};
-    ::execv(binary.c_str(), argv);
+    std::vector<std::string> args = {HOTLINE_BINARY, "serve", "--dir", dir_};
+    args.insert(args.end(), serve_flags_.begin(), serve_flags_.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   const bool up = wait_until(

@@ -45,7 +45,10 @@ class StationProcess {
   void init();
   // `hotline line add` (routes may be empty: the peer dials).
   void add_line(const std::string& line, const std::string& peer_fingerprint,
-                const std::vector<std::string>& routes);
+                const std::vector<std::string>& routes,
+                const std::vector<std::string>& more_flags = {});
+  // Flags added to `hotline serve` from the next start on (e.g. "--test-clock").
+  void set_serve_flags(std::vector<std::string> flags) { serve_flags_ = std::move(flags); }
 
   // Starts `hotline serve` and waits until its control socket answers.
   void start();
@@ -70,6 +73,7 @@ class StationProcess {
   std::uint16_t port_;
   std::string dir_;
   std::string fingerprint_;
+  std::vector<std::string> serve_flags_;
   pid_t pid_ = -1;
 };
 
