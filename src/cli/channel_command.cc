@@ -1,5 +1,5 @@
-// `hotline messages`, `translate`, `notices`, `call`, `report` and `clock show|advance`: the line as a
-// channel between the parties (messages, their acknowledgement and translations, the station's
+// `hotline messages`, `translate`, `notices`, `call`, `report` and `clock show|advance`: the line
+// as a channel between the parties (messages, their acknowledgement and translations, the station's
 // notices of deadlines), driven through a running station's control socket (docs/cli.md "The
 // procedure").
 #include <iostream>
@@ -239,8 +239,8 @@ Command add_report_command(CLI::App& app) {
             auto target = [&]() -> Result<std::string> {
               HOTLINE_ASSIGN(std::string path, line_target({{c.line, "--line"}, {"report"}}));
               std::string query;
-              for (const auto& [value, name] : {std::pair{flags->from, "from"},
-                                                std::pair{flags->to, "to"}}) {
+              for (const auto& [value, name] :
+                   {std::pair{flags->from, "from"}, std::pair{flags->to, "to"}}) {
                 if (value.empty()) {
                   continue;
                 }
@@ -252,10 +252,9 @@ Command add_report_command(CLI::App& app) {
               }
               return path + query;
             }();
-            return run_station_call(c.dir, "GET", target, json(), c.json,
-                                    [](const json& answer) {
-                                      std::cout << text_field(answer, "text");
-                                    });
+            return run_station_call(c.dir, "GET", target, json(), c.json, [](const json& answer) {
+              std::cout << text_field(answer, "text");
+            });
           }};
 }
 

@@ -114,8 +114,7 @@ void print_line(const nlohmann::json& l) {
   std::cout << "\n  response deadline " << l["response_deadline"].get<std::string>()
             << ", test every " << l["test_interval"].get<std::string>() << " (answer within "
             << l["test_answer_within"].get<std::string>() << ")"
-            << (l["two_person_rule"].get<bool>() ? ", two-person rule" : "")
-            << "\n  ack deadlines";
+            << (l["two_person_rule"].get<bool>() ? ", two-person rule" : "") << "\n  ack deadlines";
   for (auto& [precedence, d] : l["ack_deadline"].items()) {
     std::cout << " " << precedence << " " << d.get<std::string>();
   }

@@ -9,9 +9,9 @@ namespace {
 using cbor::Value;
 
 // In the order of ProcedureBody's alternatives.
-constexpr std::array<std::string_view, 12> kKinds = {
-    "request",  "ack",      "accept", "decline",   "counter", "refer",
-    "withdraw", "schedule", "conclude", "begin", "delivered", "expired"};
+constexpr std::array<std::string_view, 12> kKinds = {"request",  "ack",   "accept",    "decline",
+                                                     "counter",  "refer", "withdraw",  "schedule",
+                                                     "conclude", "begin", "delivered", "expired"};
 static_assert(kKinds.size() == std::variant_size_v<ProcedureBody>);
 
 // Field numbers shared by every step that refers to its request.

@@ -133,8 +133,7 @@ struct ExpiredBody {
 // ExpiredBody, which no person authors, come last.
 using ProcedureBody =
     std::variant<RequestBody, AckBody, AcceptBody, DeclineBody, CounterBody, ReferBody,
-                 WithdrawBody, ScheduleBody, ConcludeBody, BeginBody, DeliveredBody,
-                 ExpiredBody>;
+                 WithdrawBody, ScheduleBody, ConcludeBody, BeginBody, DeliveredBody, ExpiredBody>;
 
 // The entry kind of a body ("request", "ack", …).
 std::string_view kind_of(const ProcedureBody& body);

@@ -168,7 +168,7 @@ class LineDesk {
   Micros own_until_ = 0;   // author time of the latest own entry stored
   Micros peer_until_ = 0;  // of the latest peer entry stored, or a peer checkpoint whose head
                            // this station holds
-  Micros peer_entries_until_ = 0;  // of the latest peer entry stored
+  Micros peer_entries_until_ = 0;                               // of the latest peer entry stored
   std::set<std::pair<std::string, std::string>> raised_;        // notices: (subject, kind)
   std::map<std::string, std::vector<store::NoticeRow>> flags_;  // by subject, this run
 

@@ -107,9 +107,9 @@ Micros LineDesk::due_reminders(Micros now) {
         request.awaiting == local()) {
       // Ours to answer and we did not: our station records the expiry on our own chain, which
       // also shows the peer at once that our chain reaches past the deadline.
-      author_automatic("expired",
-                       procedure::encode_body(procedure::ExpiredBody{id, request.response_deadline}),
-                       "expired " + subject);
+      author_automatic(
+          "expired", procedure::encode_body(procedure::ExpiredBody{id, request.response_deadline}),
+          "expired " + subject);
     }
     if (state == RequestState::kExpired) {
       raise(subject, "expired", "principals", request.response_deadline,

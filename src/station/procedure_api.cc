@@ -90,8 +90,8 @@ Result<std::pair<Micros, Micros>> report_period(const std::string& target) {
     }
     auto time = parse_utc(equals == std::string::npos ? "" : pair.substr(equals + 1));
     if (!time.ok()) {
-      return make_error(Errc::kInvalidArgument, "report parameter '" + key + "': " +
-                                                     time.error().message);
+      return make_error(Errc::kInvalidArgument,
+                        "report parameter '" + key + "': " + time.error().message);
     }
     (key == "from" ? period.first : period.second) = time.value();
   }

@@ -93,7 +93,7 @@ TEST_F(ProcedureTest, ADecisionInTimeCountsWhenDeliveredLateAndSilenceIsUnconfir
   const std::string silent = request_from_alpha("never answered", {"--respond-within", "2h"});
 
   // The cable is pulled. Bravo declines one request in time; its entry cannot travel.
-  cable_->close_listener();
+  cable_->set_blackhole(true);
   ASSERT_TRUE(wait_until([&] { return alpha_.line_status(kLine)["state"] != "open"; }));
   advance_both("1h");
   cli(bravo_,
@@ -110,7 +110,7 @@ TEST_F(ProcedureTest, ADecisionInTimeCountsWhenDeliveredLateAndSilenceIsUnconfir
   cli(bravo_, {"accept", "--line", kLine, "--request", silent, "--as", "bea"}, 4);
 
   // The cable is back: the decision authored in time counts; the silence is now proven.
-  cable_->reopen_listener();
+  cable_->set_blackhole(false);
   ASSERT_TRUE(reaches(alpha_, decided, "declined"));
   ASSERT_TRUE(reaches(alpha_, silent, "expired"));
   EXPECT_EQ(request(alpha_, decided)["reason"], "no time");
@@ -131,13 +131,14 @@ TEST_F(ProcedureTest, AFlashMessageMustBeAcknowledgedInTimeOrItEscalates) {
   // Acknowledging one's own message is refused.
   cli(alpha_, {"ack", "--line", kLine, "--message", acked, "--as", "ann"}, 4);
   ASSERT_TRUE(wait_until([&] {
-    for (const json& m : cli(alpha_, {"messages", "--line", kLine})["messages"]) {
+    const json all = cli(alpha_, {"messages", "--line", kLine})["messages"];
+    for (const json& m : all) {
       if (m["id"] == acked) {
         return m["acknowledged_by"] == "bob" && m["late"] == false;
       }
     }
     return false;
-  }));
+  })) << cli(alpha_, {"messages", "--line", kLine}).dump(1);
 
   json second = cli(alpha_, {"send", "--line", kLine, "--precedence", "FLASH", "--text",
                              "second warning", "--wait", "20"});
@@ -173,9 +174,8 @@ TEST_F(ProcedureTest, LinkTestsAreAnsweredAndRecordedAndADeadPeerRaisesTheAlarm)
   // Bravo dies. Alpha's next test goes unanswered and raises the alarm.
   bravo_.kill9();
   cli(alpha_, {"clock", "advance", "--by", "1h"});
-  ASSERT_TRUE(wait_until([&] {
-    return alpha_.line_status(kLine)["link_tests"]["sent"].get<std::uint64_t>() >= 2;
-  }));
+  ASSERT_TRUE(wait_until(
+      [&] { return alpha_.line_status(kLine)["link_tests"]["sent"].get<std::uint64_t>() >= 2; }));
   cli(alpha_, {"clock", "advance", "--by", "6m"});
   ASSERT_TRUE(wait_until([&] {
     for (const std::string& kind : notice_kinds(alpha_, "")) {

@@ -36,7 +36,9 @@ void ProcedureTest::SetUp() {
 }
 
 void ProcedureTest::start(const std::vector<std::string>& line_flags) {
-  cable_ = FaultProxy::start("127.0.0.1", 0, "127.0.0.1", bravo_.listen_port());
+  // On an address of its own, so that the port the kernel picks cannot be the one reserved for a
+  // station that has not started yet.
+  cable_ = FaultProxy::start("127.0.0.3", 0, "127.0.0.1", bravo_.listen_port());
   alpha_.add_line(kLine, bravo_.fingerprint(), {cable_->endpoint()}, line_flags);
   bravo_.add_line(kLine, alpha_.fingerprint(), {}, line_flags);
   alpha_.set_serve_flags({"--test-clock"});
@@ -107,9 +109,8 @@ void ProcedureTest::advance_both(const std::string& by) {
 
 std::string ProcedureTest::request_from_alpha(const std::string& topic,
                                               const std::vector<std::string>& more_flags) {
-  std::vector<std::string> args = {"request", "--line", kLine,  "--as",     "ann",
-                                   "--kind",  "call",   "--topic", topic, "--window",
-                                   "+1d/+1d1h"};
+  std::vector<std::string> args = {"request", "--line",  kLine, "--as",     "ann",      "--kind",
+                                   "call",    "--topic", topic, "--window", "+1d/+1d1h"};
   args.insert(args.end(), more_flags.begin(), more_flags.end());
   json answer = cli(alpha_, args);
   if (!answer.is_object() || !answer.contains("request")) {

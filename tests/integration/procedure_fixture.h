@@ -42,8 +42,7 @@ class ProcedureTest : public ::testing::Test {
   // Waits until `station` shows request `id` in `state`; true if it does.
   bool reaches(const StationProcess& station, const std::string& id, const std::string& state);
   // The notices of `station` about `subject` (all of them if empty), as kinds.
-  std::vector<std::string> notice_kinds(const StationProcess& station,
-                                        const std::string& subject);
+  std::vector<std::string> notice_kinds(const StationProcess& station, const std::string& subject);
   bool has_notice(const StationProcess& station, const std::string& subject,
                   const std::string& kind);
   // Moves both stations' test clocks forward by `by` (e.g. "2h").

@@ -74,9 +74,9 @@ TEST_F(ProcedureTest, TheWholeLifecycleThroughTheCommandLineEndsInTheSameStateAt
   cli(bravo_, {"ack", "--line", kLine, "--request", call, "--as", "bob"}, 4);
   cli(alpha_, {"accept", "--line", kLine, "--request", call, "--as", "ann"}, 4);
 
-  json countered = cli(bravo_, {"counter", "--line", kLine, "--request", call, "--as", "bob",
-                                "--window", "+2d/+2d1h", "--kind", "video", "--reason",
-                                "our minister travels tomorrow"});
+  json countered =
+      cli(bravo_, {"counter", "--line", kLine, "--request", call, "--as", "bob", "--window",
+                   "+2d/+2d1h", "--kind", "video", "--reason", "our minister travels tomorrow"});
   EXPECT_EQ(countered["request"]["state"], "countered");
   ASSERT_TRUE(reaches(alpha_, call, "countered"));
   EXPECT_EQ(request(alpha_, call)["awaiting"], "us");
@@ -119,10 +119,8 @@ TEST_F(ProcedureTest, TheWholeLifecycleThroughTheCommandLineEndsInTheSameStateAt
     return states(cli(alpha_, {"requests", "--line", kLine})) ==
            states(cli(bravo_, {"requests", "--line", kLine}));
   }));
-  const std::map<std::string, std::string> expected = {{call, "scheduled"},
-                                                       {declined, "declined"},
-                                                       {withdrawn, "withdrawn"},
-                                                       {expired, "expired"}};
+  const std::map<std::string, std::string> expected = {
+      {call, "scheduled"}, {declined, "declined"}, {withdrawn, "withdrawn"}, {expired, "expired"}};
   EXPECT_EQ(states(cli(alpha_, {"requests", "--line", kLine})), expected);
   for (const auto& [id, s] : expected) {
     EXPECT_EQ(shared_view(request(alpha_, id)), shared_view(request(bravo_, id))) << id;
@@ -207,22 +205,32 @@ TEST_F(ProcedureTest, RolesRefuseWhatTheyMustAndTheTwoPersonRuleHoldsAnOperators
 
   // A principal's own decision needs no second person.
   const std::string second = request_from_alpha("second matter");
-  json declined = cli(bravo_, {"decline", "--line", kLine, "--request", second, "--as", "bea",
-                               "--reason", "no"});
+  json declined = cli(
+      bravo_, {"decline", "--line", kLine, "--request", second, "--as", "bea", "--reason", "no"});
   EXPECT_EQ(declined["request"]["state"], "declined");
 
   // An interpreter attaches a translation; both stations show both texts together.
-  const std::string counter_entry = accept["entry"].get<std::string>();
-  cli(alpha_, {"translate", "--line", kLine, "--entry", counter_entry, "--as", "ann",
-               "--language", "vi", "--text", "x"},
+  const std::string accept_entry = accept["entry"].get<std::string>();
+  cli(alpha_,
+      {"translate", "--line", kLine, "--entry", accept_entry, "--as", "ann", "--language", "vi",
+       "--text", "x"},
       4);
-  cli(alpha_, {"translate", "--line", kLine, "--entry", counter_entry, "--as", "ivan",
-               "--language", "vi", "--text", "Chấp nhận"});
-  ASSERT_TRUE(wait_until([&] { return !request(bravo_, id)["translations"].empty(); }));
+  cli(alpha_, {"translate", "--line", kLine, "--entry", accept_entry, "--as", "ivan", "--language",
+               "vi", "--text", "Chấp nhận"});
+  // The translation is shown with the step it translates, in the request's history.
+  auto translations_of_accept = [&](const StationProcess& s) {
+    const json history = request(s, id)["history"];
+    for (const json& h : history) {
+      if (h["entry"] == accept_entry) {
+        return h["translations"];
+      }
+    }
+    return json::array();
+  };
+  ASSERT_TRUE(wait_until([&] { return !translations_of_accept(bravo_).empty(); }));
   for (StationProcess* s : {&alpha_, &bravo_}) {
-    const json translations = request(*s, id)["translations"];
+    const json translations = translations_of_accept(*s);
     ASSERT_EQ(translations.size(), 1u) << s->name();
-    EXPECT_EQ(translations[0]["entry"], counter_entry);
     EXPECT_EQ(translations[0]["language"], "vi");
     EXPECT_EQ(translations[0]["text"], "Chấp nhận");
     EXPECT_EQ(translations[0]["by"], "ivan");
