@@ -189,6 +189,34 @@ TEST(RequestBookTest, ExpiryIsConfirmedOnlyByThePeersChainPastTheDeadline) {
   EXPECT_FALSE(bravo.check(id, Step::kAccept, c.bravo.public_key(), deadline).ok());
 }
 
+TEST(RequestBookTest, TheSilentStationsExpiredEntryIsAppliedOnlyWhenItIsDue) {
+  Chains c;
+  const EntryRef id = ref_of(c.add(true, call_request(kStart), kStart));
+  const Micros deadline = kStart + 48 * kHour;
+  // Alpha cannot expire its own request, nor can bravo before the deadline or for another one.
+  c.add(true, ExpiredBody{id, deadline}, deadline);
+  c.add(false, ExpiredBody{id, deadline}, deadline - 1);
+  c.add(false, ExpiredBody{id, deadline + kHour}, deadline + 1);
+  EXPECT_EQ(c.alpha_book().find(id)->state, RequestState::kSent);
+  EXPECT_EQ(c.alpha_book().find(id)->anomalies.size(), 3u);
+
+  c.add(false, ExpiredBody{id, deadline}, deadline + 5);
+  for (const RequestBook& book : {c.alpha_book(), c.bravo_book()}) {
+    const Request& r = *book.find(id);
+    EXPECT_EQ(r.state, RequestState::kExpired);
+    EXPECT_EQ(r.history.back().kind, "expired");
+    // Final: whatever a clock says, and nothing applies after it.
+    EXPECT_EQ(book.view(r, {kStart, 0, kStart}), RequestState::kExpired);
+    EXPECT_FALSE(book.check(id, Step::kWithdraw, c.alpha.public_key(), deadline + 6).ok());
+  }
+  // The body round-trips.
+  const ProcedureBody body = ExpiredBody{id, deadline};
+  auto decoded = decode_body("expired", encode_body(body, {"", ""}));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(std::get<ExpiredBody>(decoded.value()).deadline, deadline);
+  EXPECT_FALSE(decode_body("expired", encode_body(DeliveredBody{id})).ok());
+}
+
 TEST(RequestBookTest, ADecisionAuthoredInTimeCountsHoweverLateItArrives) {
   Chains c;
   const EntryRef id = ref_of(c.add(true, call_request(kStart), kStart));

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <limits>
-
 #include "core/duration.h"
 #include "station/people.h"
 #include "station/procedure_json.h"
@@ -69,9 +67,10 @@ std::vector<std::string> split(const std::string& text, char separator) {
 }
 
 // The report's period from the query "?from=T&to=T" (UTC times as format_utc writes them, either
-// optional, ':' possibly sent as %3A): [from, to), by default everything.
+// optional, ':' possibly sent as %3A): [from, to).
 Result<std::pair<Micros, Micros>> report_period(const std::string& target) {
-  std::pair<Micros, Micros> period{0, std::numeric_limits<Micros>::max()};
+  // By default everything: to the last microsecond of 9999, which the calendar still names.
+  std::pair<Micros, Micros> period{0, 253'402'300'799'999'999};
   const auto question = target.find('?');
   std::string query = question == std::string::npos ? "" : target.substr(question + 1);
   for (std::string::size_type at; (at = query.find("%3A")) != std::string::npos ||
