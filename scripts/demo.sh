@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: two real stations on loopback joined by a line. Messages go both ways, a station is
-# killed with SIGKILL while messages wait for it, and both records are verified afterwards.
+# killed with SIGKILL while messages wait for it, a request for a call is sent, acknowledged and
+# accepted, and both records are verified afterwards.
 # Interactive (a terminal): the stations keep running until Ctrl-C, for `hotline send` and
 # `hotline status` by hand. Ports: DEMO_ALPHA_PORT and DEMO_BRAVO_PORT (default 17401, 17402).
 set -euo pipefail
@@ -74,11 +75,37 @@ serve bravo
 delivered alpha 4
 "$hotline" status --dir "$dir/alpha"
 echo
+echo "== The procedure: alpha's duty officer asks for a call; bravo acknowledges and accepts it"
+# Each station's people, with their roles (passwords on standard input).
+echo "demo password for ann" | "$hotline" user add --dir "$dir/alpha" --name ann --role operator
+echo "demo password for bob" | "$hotline" user add --dir "$dir/bravo" --name bob --role operator
+echo "demo password for bea" | "$hotline" user add --dir "$dir/bravo" --name bea --role principal
+request=$("$hotline" request --dir "$dir/alpha" --line $line --as ann --kind call \
+  --topic "Incident at the border crossing" --officials "defence ministers" \
+  --window +2h/+3h --precedence IMMEDIATE --json |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["request"]["id"])')
+echo "alpha sent request $request"
+for _ in $(seq 100); do  # bravo's station records the delivery by itself
+  state=$("$hotline" requests --dir "$dir/alpha" --line $line --request "$request" --json |
+          python3 -c 'import json,sys; print(json.load(sys.stdin)["request"]["state"])')
+  [[ $state != sent ]] && break
+  sleep 0.1
+done
+"$hotline" ack --dir "$dir/bravo" --line $line --request "$request" --as bob
+"$hotline" accept --dir "$dir/bravo" --line $line --request "$request" --as bea
+sleep 0.5
+"$hotline" requests --dir "$dir/alpha" --line $line --request "$request"
+echo
+echo "== The report: computed from the record alone, the same at both stations"
+"$hotline" report --dir "$dir/bravo" --line $line
+echo
 
 if [[ -t 0 && -z "${CI:-}" ]]; then
   echo "The stations are running. In another terminal, try:"
   echo "  $hotline send --dir $dir/alpha --line $line --precedence FLASH --text hello"
   echo "  $hotline status --dir $dir/bravo"
+  echo "  $hotline request --dir $dir/alpha --line $line --as ann --kind video --topic T --window +1d/+1d1h"
+  echo "  $hotline requests --dir $dir/bravo --line $line"
   echo "Logs: $dir/alpha.log, $dir/bravo.log. Press Ctrl-C to stop them and verify the records."
   trap 'echo' INT
   wait "${pids[@]}" 2>/dev/null || true

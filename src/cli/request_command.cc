@@ -153,13 +153,17 @@ void print_history(const json& request) {
   std::cout << "  history:\n";
   std::vector<std::string> shown;
   for (const json& step : history) {
+    // "delivered" and "expired" are written by the station itself, not by a person.
+    const std::string by = text_field(step, "by");
     std::cout << "    " << text_field(step, "time") << "  " << text_field(step, "kind") << " by "
-              << text_field(step, "by");
+              << (by.empty() ? "the station" : by);
     if (!text_field(step, "confirmed_by").empty()) {
       std::cout << ", confirmed by " << text_field(step, "confirmed_by");
     }
     std::cout << "  (entry " << text_field(step, "entry") << ")\n";
-    print_translations(translations, text_field(step, "entry"));
+    // The station lists each step's translations with the step; the request's own at the top.
+    const json& of_step = array_field(step, "translations");
+    print_translations(of_step.empty() ? translations : of_step, text_field(step, "entry"));
     shown.push_back(text_field(step, "entry"));
   }
   for (const json& t : translations) {

@@ -510,6 +510,11 @@ Result<store::DecisionDraft> LineDesk::discard_draft(std::uint64_t id, const Act
     return make_error(Errc::kNotFound,
                       "draft " + std::to_string(id) + " is not of line " + config_.name);
   }
+  if (actor.name != draft.drafted_by && actor.role != procedure::Role::kPrincipal) {
+    return make_error(Errc::kRefused, "draft " + std::to_string(id) + " was drafted by " +
+                                          draft.drafted_by +
+                                          ": only they or a principal may discard it");
+  }
   HOTLINE_TRY(store_.settle_decision_draft(id, "discarded", actor.name, link_.clock().now(),
                                            std::nullopt, reason));
   return store_.decision_draft(id);

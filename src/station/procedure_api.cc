@@ -350,8 +350,9 @@ void ProcedureApi::line_endpoint(LineDesk& desk, const ControlRequest& request,
       respond(error_response(as.error()));
       return;
     }
-    const Action action =
-        parts[5] == "confirm" ? Action::kConfirmDecision : Action::kConfirmDecision;
+    // Confirming is a principal's; discarding is for whoever may decide (the desk then lets only
+    // the drafter or a principal do it).
+    const Action action = parts[5] == "confirm" ? Action::kConfirmDecision : Action::kDecide;
     auto actor = actor_for(store_, as.value(), action);
     if (!actor.ok()) {
       respond(error_response(actor.error()));

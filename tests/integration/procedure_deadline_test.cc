@@ -154,6 +154,43 @@ TEST_F(ProcedureTest, AFlashMessageMustBeAcknowledgedInTimeOrItEscalates) {
   }
 }
 
+TEST_F(ProcedureTest, AnImmediateCallIsARequestForNowAtFlashPrecedence) {
+  start();
+  json call = cli(alpha_, {"call", "--line", kLine, "--as", "ann", "--topic", "shots fired"});
+  const std::string id = call["request"]["id"].get<std::string>();
+  ASSERT_TRUE(reaches(bravo_, id, "delivered"));
+  const json at_bravo = request(bravo_, id);
+  EXPECT_EQ(at_bravo["immediate"], true);
+  EXPECT_EQ(at_bravo["precedence"], "FLASH");
+  EXPECT_EQ(at_bravo["kind"], "call");
+  cli(bravo_, {"accept", "--line", kLine, "--request", id, "--as", "bob"});
+  ASSERT_TRUE(reaches(alpha_, id, "accepted"));
+}
+
+TEST_F(ProcedureTest, TheSkewIsShownAndAStepAuthoredAheadOfOurClockIsFlagged) {
+  start();
+  const std::string id = request_from_alpha("skewed");
+  // Bravo's clock runs an hour ahead; the terms tolerate five minutes.
+  cli(bravo_, {"clock", "advance", "--by", "1h"});
+  ASSERT_TRUE(wait_until([&] {
+    const json offset = alpha_.line_status(kLine)["peer_clock_offset_us"];
+    return offset.is_number() && offset.get<long long>() > 3500LL * 1000 * 1000;
+  }));
+  cli(bravo_, {"ack", "--line", kLine, "--request", id, "--as", "bob"});
+  ASSERT_TRUE(reaches(alpha_, id, "acknowledged"));
+  ASSERT_TRUE(wait_until([&] {
+    const json flags = request(alpha_, id)["flags"];
+    for (const json& a : flags) {
+      if (a.get<std::string>().find("implausible") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  })) << request(alpha_, id).dump(1);
+  const auto kinds = notice_kinds(alpha_, "");
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "implausible-time"), 1);
+}
+
 TEST_F(ProcedureTest, LinkTestsAreAnsweredAndRecordedAndADeadPeerRaisesTheAlarm) {
   start({"--test-interval", "1h", "--test-answer-within", "5m"});
   advance_both("61m");

@@ -209,6 +209,19 @@ TEST_F(ProcedureTest, RolesRefuseWhatTheyMustAndTheTwoPersonRuleHoldsAnOperators
       bravo_, {"decline", "--line", kLine, "--request", second, "--as", "bea", "--reason", "no"});
   EXPECT_EQ(declined["request"]["state"], "declined");
 
+  // A draft can be discarded by its drafter or a principal, and is then never authored.
+  const std::string third = request_from_alpha("third matter");
+  json held = cli(bravo_, {"refer", "--line", kLine, "--request", third, "--as", "bob", "--to",
+                           "deputy minister"});
+  ASSERT_TRUE(held.contains("draft")) << held.dump();
+  const std::string held_id = std::to_string(held["draft"]["id"].get<std::uint64_t>());
+  cli(bravo_, {"discard", "--line", kLine, "--draft", held_id, "--as", "olga"}, 4);
+  json dropped = cli(bravo_, {"discard", "--line", kLine, "--draft", held_id, "--as", "bob",
+                              "--reason", "wrong official"});
+  EXPECT_EQ(dropped["draft"]["status"], "discarded");
+  cli(bravo_, {"confirm", "--line", kLine, "--draft", held_id, "--as", "bea"}, 4);
+  EXPECT_EQ(state(bravo_, third), "delivered");
+
   // An interpreter attaches a translation; both stations show both texts together.
   const std::string accept_entry = accept["entry"].get<std::string>();
   cli(alpha_,
