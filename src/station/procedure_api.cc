@@ -5,6 +5,7 @@
 #include "core/duration.h"
 #include "station/people.h"
 #include "station/procedure_json.h"
+#include "station/request_fields.h"
 
 namespace hotline::station {
 
@@ -43,197 +44,6 @@ ControlResponse error_response(const Error& error) {
 }
 
 namespace {
-
-Error bad(const std::string& field, const std::string& what) {
-  return make_error(Errc::kInvalidArgument, "field '" + field + "' " + what);
-}
-
-// The non-empty parts of `text` between separators.
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t slash = text.find(separator, start);
-    const std::size_t end = slash == std::string::npos ? text.size() : slash;
-    if (end > start) {
-      parts.push_back(text.substr(start, end - start));
-    }
-    if (slash == std::string::npos) {
-      break;
-    }
-    start = slash + 1;
-  }
-  return parts;
-}
-
-// The report's period from the query "?from=T&to=T" (UTC times as format_utc writes them, either
-// optional, ':' possibly sent as %3A): [from, to).
-Result<std::pair<Micros, Micros>> report_period(const std::string& target) {
-  // By default everything: to the last microsecond of 9999, which the calendar still names.
-  std::pair<Micros, Micros> period{0, 253'402'300'799'999'999};
-  const auto question = target.find('?');
-  std::string query = question == std::string::npos ? "" : target.substr(question + 1);
-  for (std::string::size_type at; (at = query.find("%3A")) != std::string::npos ||
-                                  (at = query.find("%3a")) != std::string::npos;) {
-    query.replace(at, 3, ":");
-  }
-  for (const std::string& pair : split(query, '&')) {
-    if (pair.empty()) {
-      continue;
-    }
-    const auto equals = pair.find('=');
-    const std::string key = pair.substr(0, equals);
-    if (key != "from" && key != "to") {
-      return make_error(Errc::kInvalidArgument,
-                        "unknown report parameter '" + key + "' (from and to are known)");
-    }
-    auto time = parse_utc(equals == std::string::npos ? "" : pair.substr(equals + 1));
-    if (!time.ok()) {
-      return make_error(Errc::kInvalidArgument,
-                        "report parameter '" + key + "': " + time.error().message);
-    }
-    (key == "from" ? period.first : period.second) = time.value();
-  }
-  if (period.first >= period.second) {
-    return make_error(Errc::kInvalidArgument, "the report's period must end after it starts");
-  }
-  return period;
-}
-
-// Reads the fields of one JSON request body, naming the field in every error.
-class Fields {
- public:
-  static Result<Fields> parse(const std::string& body) {
-    json document = json::parse(body.empty() ? "{}" : body, nullptr, false);
-    if (!document.is_object()) {
-      return make_error(Errc::kInvalidArgument, "the body must be a JSON object");
-    }
-    return Fields(std::move(document));
-  }
-
-  bool has(const std::string& key) const { return document_.contains(key); }
-
-  Result<std::string> text(const std::string& key, bool required) const {
-    if (!has(key)) {
-      if (required) {
-        return bad(key, "is required");
-      }
-      return std::string();
-    }
-    if (!document_[key].is_string()) {
-      return bad(key, "must be a string");
-    }
-    return document_[key].get<std::string>();
-  }
-
-  // A point in time: ISO 8601 UTC, "now", or "+DURATION" from the station's clock.
-  Result<Micros> time(const std::string& key, const json& value, Micros now) const {
-    if (!value.is_string()) {
-      return bad(key, "must be a time like 2027-01-15T08:00Z or +2h");
-    }
-    const std::string text = value.get<std::string>();
-    if (text == "now" || text == "+0m" || text == "+0s" || text == "+0h") {
-      return now;
-    }
-    if (!text.empty() && text[0] == '+') {
-      auto after = parse_duration(text.substr(1));
-      if (!after.ok()) {
-        return bad(key, after.error().message);
-      }
-      return now + after.value();
-    }
-    auto at = parse_utc(text);
-    if (!at.ok()) {
-      return bad(key, at.error().message);
-    }
-    return at.value();
-  }
-
-  Result<procedure::TimeWindow> window_of(const std::string& key, const json& value,
-                                          Micros now) const {
-    if (!value.is_object() || !value.contains("start") || !value.contains("end")) {
-      return bad(key, "must be {\"start\": TIME, \"end\": TIME}");
-    }
-    HOTLINE_ASSIGN(Micros start, time(key + ".start", value["start"], now));
-    HOTLINE_ASSIGN(Micros end, time(key + ".end", value["end"], now));
-    if (start >= end) {
-      return bad(key, "must end after it starts");
-    }
-    return procedure::TimeWindow{start, end};
-  }
-
-  Result<std::optional<procedure::TimeWindow>> window(const std::string& key, Micros now) const {
-    if (!has(key)) {
-      return std::optional<procedure::TimeWindow>();
-    }
-    HOTLINE_ASSIGN(auto w, window_of(key, document_[key], now));
-    return std::optional<procedure::TimeWindow>(w);
-  }
-
-  Result<std::vector<procedure::TimeWindow>> windows(const std::string& key, Micros now) const {
-    std::vector<procedure::TimeWindow> out;
-    if (!has(key)) {
-      return out;
-    }
-    if (!document_[key].is_array()) {
-      return bad(key, "must be an array of {\"start\", \"end\"}");
-    }
-    for (const json& item : document_[key]) {
-      HOTLINE_ASSIGN(auto w, window_of(key, item, now));
-      out.push_back(w);
-    }
-    return out;
-  }
-
-  Result<std::optional<Micros>> duration(const std::string& key) const {
-    if (!has(key)) {
-      return std::optional<Micros>();
-    }
-    if (!document_[key].is_string()) {
-      return bad(key, "must be a duration like \"30m\" or \"48h\"");
-    }
-    auto d = parse_duration(document_[key].get<std::string>());
-    if (!d.ok()) {
-      return bad(key, d.error().message);
-    }
-    return std::optional<Micros>(d.value());
-  }
-
-  Result<Precedence> precedence() const {
-    HOTLINE_ASSIGN(std::string text, this->text("precedence", false));
-    if (text.empty()) {
-      return Precedence::kRoutine;
-    }
-    auto p = parse_precedence(text);
-    if (!p) {
-      return bad("precedence", "must be FLASH, IMMEDIATE, PRIORITY or ROUTINE");
-    }
-    return *p;
-  }
-
-  Result<procedure::RequestKind> kind(const std::string& fallback) const {
-    HOTLINE_ASSIGN(std::string text, this->text("kind", fallback.empty()));
-    auto k = procedure::parse_request_kind(text.empty() ? fallback : text);
-    if (!k) {
-      return bad("kind", "must be call, video or written");
-    }
-    return *k;
-  }
-
-  Result<bool> flag(const std::string& key) const {
-    if (!has(key)) {
-      return false;
-    }
-    if (!document_[key].is_boolean()) {
-      return bad(key, "must be true or false");
-    }
-    return document_[key].get<bool>();
-  }
-
- private:
-  explicit Fields(json document) : document_(std::move(document)) {}
-  json document_;
-};
 
 Action action_for(Step step) {
   switch (step) {
@@ -426,7 +236,7 @@ void ProcedureApi::line_endpoint(LineDesk& desk, const ControlRequest& request,
     if (!desk.config().terms.languages.empty() &&
         std::find(desk.config().terms.languages.begin(), desk.config().terms.languages.end(),
                   language.value()) == desk.config().terms.languages.end()) {
-      respond(error_response(bad("language", "is not one of the line's languages")));
+      respond(error_response(field_error("language", "is not one of the line's languages")));
       return;
     }
     auto actor = actor_for(store_, as.value(), Action::kAttachTranslation);
@@ -482,10 +292,10 @@ void ProcedureApi::create_request(LineDesk& desk, const std::string& body,
     HOTLINE_ASSIGN(r.respond_within, f.duration("respond_within"));
     HOTLINE_ASSIGN(r.immediate, f.flag("immediate"));
     if (r.proposal.topic.empty()) {
-      return bad("topic", "must not be empty");
+      return field_error("topic", "must not be empty");
     }
     if (r.immediate && r.proposal.kind == procedure::RequestKind::kWritten) {
-      return bad("kind", "an immediate request is a call or a video conference");
+      return field_error("kind", "an immediate request is a call or a video conference");
     }
     return std::make_pair(std::move(r), std::move(actor));
   }();
@@ -531,7 +341,7 @@ void ProcedureApi::step(LineDesk& desk, const std::string& id_text, const std::s
     HOTLINE_ASSIGN(in.summary, f.text("summary", false));
     HOTLINE_ASSIGN(in.window, f.window("window", now));
     if (*step == Step::kSchedule && !in.window) {
-      return bad("window", "is required to schedule");
+      return field_error("window", "is required to schedule");
     }
     if (*step == Step::kCounter) {
       const procedure::Request* r = desk.book().find(id);
@@ -603,7 +413,7 @@ void ProcedureApi::clock(const ControlRequest& request, ControlResponder& respon
   auto by =
       fields.ok() ? fields->duration("advance") : Result<std::optional<Micros>>(fields.error());
   if (!by.ok() || !by.value()) {
-    respond(error_response(by.ok() ? bad("advance", "is required, e.g. \"90m\"") : by.error()));
+    respond(error_response(by.ok() ? field_error("advance", "is required, e.g. \"90m\"") : by.error()));
     return;
   }
   test_clock_->advance(*by.value());
