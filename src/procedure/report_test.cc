@@ -13,26 +13,14 @@ constexpr Micros kHour = 60 * kMinute;
 constexpr Micros kStart = 1'700'000'000'000'000;
 
 // Two stations' chains of one line, authored by hand: alpha is station 1, bravo station 2.
-class Chains {
+class Chains : public testing::TestLine {
  public:
-  Chains() { id_ = record::derive_line_id(alpha.public_key(), bravo.public_key(), "l"); }
-
   // Signs `body` as the next entry of alpha's (or bravo's) chain at kStart + `at`, cross-linking
   // the other chain's latest entry.
   EntryRef add(bool by_alpha, const ProcedureBody& body, Micros at) {
-    auto& own = by_alpha ? alpha_chain : bravo_chain;
-    const auto& other = by_alpha ? bravo_chain : alpha_chain;
-    record::EntryFields f;
-    f.line = id_;
-    f.author = (by_alpha ? alpha : bravo).public_key();
-    f.seq = own.size() + 1;
-    f.prev = own.empty() ? record::Hash{} : own.back().hash;
-    f.time = kStart + at;
-    f.cross = other.empty() ? record::ChainPosition{} : other.back().position();
-    f.kind = std::string(kind_of(body));
-    f.body = encode_body(body);
-    own.push_back(record::sign_entry(by_alpha ? alpha : bravo, std::move(f)).value());
-    return {own.back().fields.author, own.back().fields.seq};
+    const record::SignedEntry& e =
+        author_entry(by_alpha, std::string(kind_of(body)), encode_body(body), kStart + at);
+    return {e.fields.author, e.fields.seq};
   }
 
   // A request by alpha (or bravo) at kStart + `at`, answerable for `response` after it.
@@ -63,14 +51,6 @@ class Chains {
   static Micros until(const std::vector<record::SignedEntry>& chain) {
     return chain.empty() ? 0 : chain.back().fields.time;
   }
-
-  crypto::SigningKey alpha = testing::key_from_byte(1);
-  crypto::SigningKey bravo = testing::key_from_byte(2);
-  std::vector<record::SignedEntry> alpha_chain;
-  std::vector<record::SignedEntry> bravo_chain;
-
- private:
-  record::LineId id_;
 };
 
 constexpr ReportPeriod kAllTime{0, kStart + 1000 * kHour};

@@ -11,26 +11,12 @@ constexpr Micros kHour = 3'600'000'000;
 constexpr Micros kStart = 1'700'000'000'000'000;
 
 // Two stations' chains of one line, authored by hand: alpha is station 1, bravo station 2.
-class Chains {
+class Chains : public testing::TestLine {
  public:
-  Chains() { id_ = record::derive_line_id(alpha.public_key(), bravo.public_key(), "l"); }
-
   // Signs `body` as the next entry of alpha's (or bravo's) chain at `time`, cross-linking the
   // other chain's latest entry.
   record::SignedEntry add(bool by_alpha, const ProcedureBody& body, Micros time) {
-    auto& own = by_alpha ? alpha_chain : bravo_chain;
-    const auto& other = by_alpha ? bravo_chain : alpha_chain;
-    record::EntryFields f;
-    f.line = id_;
-    f.author = (by_alpha ? alpha : bravo).public_key();
-    f.seq = own.size() + 1;
-    f.prev = own.empty() ? record::Hash{} : own.back().hash;
-    f.time = time;
-    f.cross = other.empty() ? record::ChainPosition{} : other.back().position();
-    f.kind = std::string(kind_of(body));
-    f.body = encode_body(body);
-    own.push_back(record::sign_entry(by_alpha ? alpha : bravo, std::move(f)).value());
-    return own.back();
+    return author_entry(by_alpha, std::string(kind_of(body)), encode_body(body), time);
   }
 
   RequestBook alpha_book() const {
@@ -41,14 +27,6 @@ class Chains {
     return RequestBook::project(bravo.public_key(), alpha.public_key(), bravo_chain, alpha_chain)
         .value();
   }
-
-  crypto::SigningKey alpha = testing::key_from_byte(1);
-  crypto::SigningKey bravo = testing::key_from_byte(2);
-  std::vector<record::SignedEntry> alpha_chain;
-  std::vector<record::SignedEntry> bravo_chain;
-
- private:
-  record::LineId id_;
 };
 
 RequestBody call_request(Micros at) {

@@ -52,25 +52,6 @@ DecisionDraft draft_of(const LineId& line, const std::string& request,
   return draft;
 }
 
-// The first column of the first row of `sql` on `path`, as text ("(none)" without a row).
-std::string raw_value(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string value = "(error)";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK) {
-      value = "(none)";
-      if (sqlite3_step(statement) == SQLITE_ROW) {
-        const unsigned char* text = sqlite3_column_text(statement, 0);
-        value = text != nullptr ? reinterpret_cast<const char*>(text) : "NULL";
-      }
-    }
-    sqlite3_finalize(statement);
-  }
-  sqlite3_close(db);
-  return value;
-}
-
 class ProcedureTablesTest : public testing::StoreTest {
  protected:
   // Adds a pending draft and returns its id.
@@ -98,7 +79,7 @@ TEST_F(ProcedureTablesTest, EveryCallOnAnUnknownLineIsNotFoundNamingIt) {
   EXPECT_EQ(store_->has_notice(unknown, "a-1", "ack-50").error().code, Errc::kNotFound);
   EXPECT_EQ(store_->add_decision_draft(draft_of(unknown, "a-1")).error().code, Errc::kNotFound);
   EXPECT_EQ(store_->decision_drafts(unknown, false).error().code, Errc::kNotFound);
-  EXPECT_EQ(raw_value(path_, "SELECT count(*) FROM notices"), "0");
+  EXPECT_EQ(testing::sql_value(path_, "SELECT count(*) FROM notices"), "0");
 }
 
 TEST_F(ProcedureTablesTest, ARepeatedRequestIsRefusedAndTheStoredStatesStay) {
@@ -364,9 +345,9 @@ TEST_F(ProcedureTablesTest, SettledDraftsRoundTripAndLeaveThePendingList) {
   EXPECT_FALSE(dropped.seq.has_value());
   EXPECT_EQ(dropped.note, "the caller withdrew");
   EXPECT_FALSE(store_->decision_draft(confirmed_unsequenced)->seq.has_value());
-  EXPECT_EQ(
-      raw_value(path_, "SELECT note FROM decision_drafts WHERE id = " + std::to_string(confirmed)),
-      "NULL");  // an empty note is stored as none
+  EXPECT_EQ(testing::sql_value(
+                path_, "SELECT note FROM decision_drafts WHERE id = " + std::to_string(confirmed)),
+            "NULL");  // an empty note is stored as none
 
   auto all = store_->decision_drafts(line_.id, false);
   ASSERT_TRUE(all.ok()) << all.error().message;
@@ -423,7 +404,8 @@ TEST(ProcedureTablesMigrationTest, VersionThreeDatabaseGainsTheTablesAndKeepsWha
   testing::raw_sql(path,
                    "DROP TABLE request_states; DROP TABLE notices; DROP TABLE decision_drafts; "
                    "PRAGMA user_version = 3");
-  ASSERT_EQ(raw_value(path, "SELECT count(*) FROM sqlite_master WHERE name = 'notices'"), "0");
+  ASSERT_EQ(testing::sql_value(path, "SELECT count(*) FROM sqlite_master WHERE name = 'notices'"),
+            "0");
 
   SqliteOptions read_only;
   read_only.read_only = true;
@@ -445,10 +427,10 @@ TEST(ProcedureTablesMigrationTest, VersionThreeDatabaseGainsTheTablesAndKeepsWha
   auto id = (*store)->add_decision_draft(draft_of(line.id, "a-1"));
   ASSERT_TRUE(id.ok()) << id.error().message;
   store->reset();
-  EXPECT_EQ(raw_value(path, "PRAGMA user_version"), "4");
-  EXPECT_EQ(raw_value(path, "SELECT state FROM request_states"), "open");
-  EXPECT_EQ(raw_value(path, "SELECT kind FROM notices"), "ack-50");
-  EXPECT_EQ(raw_value(path, "SELECT status FROM decision_drafts"), "pending");
+  EXPECT_EQ(testing::sql_value(path, "PRAGMA user_version"), "4");
+  EXPECT_EQ(testing::sql_value(path, "SELECT state FROM request_states"), "open");
+  EXPECT_EQ(testing::sql_value(path, "SELECT kind FROM notices"), "ack-50");
+  EXPECT_EQ(testing::sql_value(path, "SELECT status FROM decision_drafts"), "pending");
   EXPECT_TRUE(open_sqlite_store(path, read_only).ok());
 }
 

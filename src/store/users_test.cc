@@ -21,25 +21,6 @@ UserRecord make_user(const std::string& name, const std::string& role = "operato
   return user;
 }
 
-// The first column of the first row of `sql` on `path`, as text ("(none)" without a row).
-std::string raw_value(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::string value = "(error)";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK) {
-      value = "(none)";
-      if (sqlite3_step(statement) == SQLITE_ROW) {
-        const unsigned char* text = sqlite3_column_text(statement, 0);
-        value = text != nullptr ? reinterpret_cast<const char*>(text) : "NULL";
-      }
-    }
-    sqlite3_finalize(statement);
-  }
-  sqlite3_close(db);
-  return value;
-}
-
 class UsersTest : public testing::StoreTest {};
 
 // --- errors -------------------------------------------------------------------------------------
@@ -173,7 +154,8 @@ TEST(UsersMigrationTest, VersionTwoDatabaseGainsTheUsersTableAndKeepsItsRecordAn
   testing::raw_sql(path,
                    "DROP TABLE users; DROP TABLE request_states; DROP TABLE notices; "
                    "DROP TABLE decision_drafts; PRAGMA user_version = 2");
-  ASSERT_EQ(raw_value(path, "SELECT count(*) FROM sqlite_master WHERE name = 'users'"), "0");
+  ASSERT_EQ(testing::sql_value(path, "SELECT count(*) FROM sqlite_master WHERE name = 'users'"),
+            "0");
 
   SqliteOptions read_only;
   read_only.read_only = true;
@@ -189,8 +171,9 @@ TEST(UsersMigrationTest, VersionTwoDatabaseGainsTheUsersTableAndKeepsItsRecordAn
   EXPECT_TRUE((*store)->users()->empty());
   ASSERT_TRUE((*store)->add_user(make_user("first")).ok());
   store->reset();
-  EXPECT_EQ(raw_value(path, "PRAGMA user_version"), std::to_string(current_schema_version()));
-  EXPECT_EQ(raw_value(path, "SELECT name FROM users"), "first");
+  EXPECT_EQ(testing::sql_value(path, "PRAGMA user_version"),
+            std::to_string(current_schema_version()));
+  EXPECT_EQ(testing::sql_value(path, "SELECT name FROM users"), "first");
 }
 
 TEST(UsersMigrationTest, TheTableRefusesAnInconsistentRow) {

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "integration/procedure_fixture.h"
+#include "testing/fixtures.h"
 
 namespace hotline::testing {
 namespace {
@@ -40,21 +41,6 @@ void execute(const std::string& database, const std::string& sql) {
   sqlite3_free(error);
   sqlite3_close(db);
   ASSERT_EQ(rc, SQLITE_OK) << message;
-}
-
-// The single integer `sql` selects.
-long long rows(const std::string& database, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_stmt* statement = nullptr;
-  long long n = -1;
-  if (sqlite3_open(database.c_str(), &db) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK &&
-      sqlite3_step(statement) == SQLITE_ROW) {
-    n = sqlite3_column_int64(statement, 0);
-  }
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
-  return n;
 }
 
 TEST_F(ProcedureTest, TheWholeLifecycleThroughTheCommandLineEndsInTheSameStateAtBothStations) {
@@ -266,13 +252,14 @@ TEST_F(ProcedureTest, DeletingTheStateTablesAndRestartingRebuildsIdenticalStates
   alpha_.start();
   EXPECT_EQ(cli(alpha_, {"requests", "--line", kLine}), before);
 
-  EXPECT_EQ(rows(database, "SELECT count(*) FROM request_states"), 2);
+  EXPECT_EQ(sql_value(database, "SELECT count(*) FROM request_states"), "2");
   // Also after a crash: the table is rewritten from the record, not trusted.
   alpha_.kill9();
   execute(database, "UPDATE request_states SET state = 'accepted', detail = '{}'");
   alpha_.start();
   EXPECT_EQ(cli(alpha_, {"requests", "--line", kLine}), before);
-  EXPECT_EQ(rows(database, "SELECT count(*) FROM request_states WHERE state = 'accepted'"), 0);
+  EXPECT_EQ(sql_value(database, "SELECT count(*) FROM request_states WHERE state = 'accepted'"),
+            "0");
   EXPECT_EQ(cli(alpha_, {"requests", "--line", kLine}), before);
 }
 

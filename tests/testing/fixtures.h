@@ -1,6 +1,7 @@
 // testing/fixtures.h — deterministic keys and records for tests.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "crypto/identity.h"
@@ -27,8 +28,15 @@ struct TestLine {
   // Authors the next entry of the chain of `alpha` (or bravo), cross-linking the other chain's
   // latest entry, with a text body.
   const record::SignedEntry& author(bool by_alpha, const std::string& text);
+  // The same with any kind and body, authored at `time`.
+  const record::SignedEntry& author_entry(bool by_alpha, std::string kind, cbor::Value body,
+                                          Micros time);
   record::SignedReceipt receipt(bool by_alpha);  // signer acknowledges the other chain's head
   record::SignedCheckpoint checkpoint(bool by_alpha);
 };
+
+// The first column of the first row of `sql` run on the SQLite database at `path` (read-only), as
+// text: "(none)" without a row, "NULL" for a null, "(error)" if it cannot run.
+std::string sql_value(const std::string& path, const std::string& sql);
 
 }  // namespace hotline::testing
