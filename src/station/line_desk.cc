@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/duration.h"
+#include "station/procedure_json.h"
 
 namespace hotline::station {
 
@@ -80,7 +81,7 @@ Result<void> LineDesk::open() {
       delivered_pending_.insert(id);
     }
   }
-  save_states();
+  save_states(true);  // the table is rebuilt from the record, never trusted
   tick();
   return success();
 }
@@ -173,7 +174,7 @@ void LineDesk::on_stored(Result<std::vector<record::SignedEntry>> entries) {
   }
   if (procedure_changed) {
     reproject();
-    save_states();
+    save_states(true);
   }
   react(entries.value());
   tick();
@@ -200,17 +201,29 @@ void LineDesk::reproject() {
   }
 }
 
-void LineDesk::save_states() {
-  std::vector<store::RequestStateRow> rows;
+void LineDesk::save_states(bool record_changed) {
+  std::map<std::string, std::string> states;
   const procedure::SyncFacts now = facts();
   for (const auto& [id, request] : book_.requests()) {
-    rows.push_back({entry_id_text(id), std::string(procedure::state_name(book_.view(request, now))),
-                    "", now.now});
+    states.emplace(entry_id_text(id), procedure::state_name(book_.view(request, now)));
+  }
+  // Receipts, checkpoints, messages and the clock come often and rarely change a request: the
+  // table is written (a durable commit on this thread) only when the record brought a step or a
+  // state changed.
+  if (!record_changed && saved_ && states == *saved_) {
+    return;
+  }
+  std::vector<store::RequestStateRow> rows;
+  for (const auto& [id, request] : book_.requests()) {
+    rows.push_back({entry_id_text(id), states[entry_id_text(id)],
+                    request_json(*this, request).dump(), now.now});
   }
   if (auto saved = store_.replace_request_states(link_.parties().id, rows); !saved.ok()) {
     spdlog::warn("line {}: cannot save the requests' states: {}", config_.name,
                  saved.error().message);
+    return;
   }
+  saved_ = std::move(states);
 }
 
 // What the station does by itself when the peer's entries arrive.

@@ -134,7 +134,8 @@ class LineDesk {
   bool keep(const record::SignedEntry& entry) const;
   void take_in(const record::SignedEntry& entry);
   void reproject();
-  void save_states();
+  // Writes the request_states table if `record_changed` or a state changed since it was written.
+  void save_states(bool record_changed = false);
   void react(const std::vector<record::SignedEntry>& fresh);
   void author_automatic(std::string kind, cbor::Value body, std::string what);
   void author_step(const procedure::EntryRef& id, procedure::Step step, cbor::Value body,
@@ -168,7 +169,9 @@ class LineDesk {
   Micros own_until_ = 0;   // author time of the latest own entry stored
   Micros peer_until_ = 0;  // of the latest peer entry stored, or a peer checkpoint whose head
                            // this station holds
-  Micros peer_entries_until_ = 0;                               // of the latest peer entry stored
+  Micros peer_entries_until_ = 0;  // of the latest peer entry stored
+  // What the request_states table holds (request id → state), once written this run.
+  std::optional<std::map<std::string, std::string>> saved_;
   std::set<std::pair<std::string, std::string>> raised_;        // notices: (subject, kind)
   std::map<std::string, std::vector<store::NoticeRow>> flags_;  // by subject, this run
 

@@ -84,6 +84,7 @@ void LineDesk::tick() {
     return;
   }
   const Micros now = link_.clock().now();
+  save_states();  // a deadline may have passed
   const Micros next = std::min({due_reminders(now), due_messages(now), due_tests(now)});
   const Micros sleep =
       std::clamp<Micros>(next == kNever ? kLongestSleep : next - now, 1000, kLongestSleep);
