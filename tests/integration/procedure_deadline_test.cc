@@ -201,6 +201,8 @@ TEST_F(ProcedureTest, LinkTestsAreAnsweredAndRecordedAndADeadPeerRaisesTheAlarm)
   const json tests = alpha_.line_status(kLine)["link_tests"];
   EXPECT_GE(tests["sent"].get<std::uint64_t>(), 1u);
   EXPECT_EQ(tests["missed"].get<std::uint64_t>(), 0u);
+  ASSERT_TRUE(tests["last_round_trip_us"].is_number()) << tests.dump();
+  EXPECT_GE(tests["last_round_trip_us"].get<long long>(), 0);
   // Bravo answered alpha's test, and alpha answered bravo's.
   EXPECT_GE(bravo_.line_status(kLine)["link_tests"]["answered_for_peer"].get<std::uint64_t>(), 1u);
   {
