@@ -117,15 +117,7 @@ CREATE TABLE users (
 -- record. Times are microseconds from the caller's clock. What a state, kind, audience or step
 -- means is procedure/'s to decide; the store keeps them as given.
 
--- The procedure's projection of each request, cached for tools; rebuilt from the record on start.
-CREATE TABLE request_states (
-  line_id BLOB NOT NULL REFERENCES lines (id),
-  request TEXT NOT NULL,           -- the request's id, e.g. "3fa9c2d1-12"
-  state TEXT NOT NULL,
-  detail TEXT NOT NULL,            -- a JSON document
-  updated_at INTEGER NOT NULL,
-  PRIMARY KEY (line_id, request)
-);
+-- The cache request_states is created by kCaches, after the migrations.
 
 -- Reminders, escalations and alarms the station raised. UNIQUE: each is raised once, even across
 -- restarts. AUTOINCREMENT: ids only grow, so a reader can follow the table with "after id N".
@@ -165,6 +157,22 @@ CREATE INDEX decision_drafts_by_line ON decision_drafts (line_id, id);
 };
 
 constexpr int kCurrentVersion = static_cast<int>(std::size(kMigrations));
+
+// Tables that only cache what the record says (from schema version 4 on). Created if missing at
+// every open for writing, so that deleting one (to have it rebuilt) never stops a station.
+constexpr const char* kCaches = R"sql(
+-- The procedure's projection of each request, for tools; rebuilt from the record on start.
+CREATE TABLE IF NOT EXISTS request_states (
+  line_id BLOB NOT NULL REFERENCES lines (id),
+  request TEXT NOT NULL,           -- the request's id, e.g. "3fa9c2d1-12"
+  state TEXT NOT NULL,
+  detail TEXT NOT NULL,            -- a JSON document (the request as the station shows it)
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (line_id, request)
+);
+)sql";
+constexpr const char* kCacheNames = "'request_states'";
+constexpr std::int64_t kCacheCount = 1;
 
 // The fields of the SQLite header that say whose database this is.
 struct Header {
@@ -249,6 +257,7 @@ Result<void> migrate_locked(Connection& connection) {
                                                    std::to_string(version + 1) + " (" +
                                                    migration.what + ")"));
   }
+  HOTLINE_TRY(connection.exec(kCaches, "cannot create the cache tables"));
   return connection.exec("PRAGMA application_id=" + std::to_string(kApplicationId) +
                              "; PRAGMA user_version=" + std::to_string(kCurrentVersion),
                          "cannot record the schema version");
@@ -277,7 +286,13 @@ Result<void> prepare_for_writing(Connection& connection) {
   HOTLINE_TRY(check_identity(header, connection.path()));
   HOTLINE_TRY(enable_wal(connection));
   if (header.application_id == kApplicationId && header.user_version == kCurrentVersion) {
-    return success();  // nothing to migrate: opening does not cost a write transaction
+    HOTLINE_ASSIGN(std::int64_t caches,
+                   read_int(connection, std::string("SELECT count(*) FROM sqlite_master WHERE "
+                                                    "type = 'table' AND name IN (") +
+                                            kCacheNames + ")"));
+    if (caches == kCacheCount) {
+      return success();  // nothing to do: opening does not cost a write transaction
+    }
   }
   return migrate(connection);
 }

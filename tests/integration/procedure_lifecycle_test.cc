@@ -260,6 +260,12 @@ TEST_F(ProcedureTest, DeletingTheStateTablesAndRestartingRebuildsIdenticalStates
   EXPECT_EQ(cli(alpha_, {"requests", "--line", kLine}), before);
   EXPECT_EQ(sql_value(database, "SELECT count(*) FROM request_states WHERE state = 'accepted'"),
             "0");
+  // And with the table itself gone.
+  alpha_.terminate();
+  execute(database, "DROP TABLE request_states");
+  alpha_.start();
+  EXPECT_EQ(cli(alpha_, {"requests", "--line", kLine}), before);
+  EXPECT_EQ(sql_value(database, "SELECT count(*) FROM request_states"), "2");
   EXPECT_EQ(cli(alpha_, {"requests", "--line", kLine}), before);
 }
 
