@@ -140,6 +140,10 @@ Command add_status_command(CLI::App& app) {
             const auto& s = *answer;
             std::cout << s["station"].get<std::string>() << "  "
                       << s["fingerprint"].get<std::string>() << "\n";
+            if (s.value("test_clock", false)) {
+              std::cout << "TEST CLOCK: the station's clock reads "
+                        << s.value("clock", std::string()) << "\n";
+            }
             for (const auto& l : s["lines"]) {
               std::cout << "line " << l["name"].get<std::string>() << ": "
                         << l["state"].get<std::string>();
@@ -161,6 +165,26 @@ Command add_status_command(CLI::App& app) {
                 std::cout << " " << precedence << " " << n.get<std::uint64_t>();
               }
               std::cout << "\n";
+              if (l.contains("requests") && !l["requests"].empty()) {
+                std::cout << "  requests";
+                for (const auto& [state, n] : l["requests"].items()) {
+                  std::cout << " " << state << " " << n.get<std::uint64_t>();
+                }
+                std::cout << "\n";
+              }
+              if (l.contains("link_tests") && l["link_tests"]["sent"].get<std::uint64_t>() > 0) {
+                const auto& t = l["link_tests"];
+                std::cout << "  link tests: " << t["answered"].get<std::uint64_t>() << " of "
+                          << t["sent"].get<std::uint64_t>() << " answered";
+                if (t["last_round_trip_us"].is_number()) {
+                  std::cout << ", last round trip " << t["last_round_trip_us"].get<std::int64_t>()
+                            << " µs";
+                }
+                if (t["missed"].get<std::uint64_t>() > 0) {
+                  std::cout << "; ALARM: " << t["missed"].get<std::uint64_t>() << " missed";
+                }
+                std::cout << "\n";
+              }
               if (l["counters"]["alarms"].get<std::uint64_t>() > 0) {
                 std::cout << "  ALARM: " << l["counters"]["alarms"].get<std::uint64_t>()
                           << " equivocation or divergence alarm(s); evidence kept\n";
