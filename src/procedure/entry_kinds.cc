@@ -438,9 +438,14 @@ std::string entry_id_text(const EntryRef& ref) {
 Result<EntryRef> parse_entry_id(std::string_view text, const record::PublicKey& local,
                                 const record::PublicKey& peer) {
   const auto bad = [&](const std::string& why) {
-    return make_error(Errc::kInvalidArgument,
-                      "'" + std::string(text) + "' is not an entry id of this line (" + why +
-                          "); ids look like 3fa9c2d1-12: the author's key prefix and the seq");
+    // Built by appending: GCC 12 at -O3 warns wrongly about `"'" + std::string` (-Wrestrict,
+    // GCC bug 105329).
+    std::string message = "'";
+    message.append(text)
+        .append("' is not an entry id of this line (")
+        .append(why)
+        .append("); ids look like 3fa9c2d1-12: the author's key prefix and the seq");
+    return make_error(Errc::kInvalidArgument, message);
   };
   const std::size_t dash = text.find('-');
   if (dash != 8 || text.size() < 10 || text.size() > 29) {

@@ -86,7 +86,11 @@ void add_request(const Request& r, Micros awaiting_held_until, DirectionReport& 
 
 std::string duration_text(Micros d) {
   // Author times are non-negative, so a difference of two never overflows when negated.
-  return d < 0 ? "-" + format_duration(-d) : format_duration(d);
+  if (d >= 0) {
+    return format_duration(d);
+  }
+  std::string text = "-";  // appended: see GCC bug 105329 (-Wrestrict at -O3)
+  return text.append(format_duration(-d));
 }
 
 nlohmann::json interval_json(const IntervalFigures& f) {
@@ -246,11 +250,17 @@ nlohmann::json report_json(const LineReport& report) {
 }
 
 std::string report_text(const LineReport& report) {
-  std::string out = "Requests made from " + format_utc(report.period.from) + " to " +
-                    format_utc(report.period.to) + " (the end excluded)\nRecord held:";
+  std::string out = "Requests made from ";  // appended: GCC bug 105329 (-Wrestrict at -O3)
+  out.append(format_utc(report.period.from))
+      .append(" to ")
+      .append(format_utc(report.period.to))
+      .append(" (the end excluded)\nRecord held:");
   for (const ChainReach& c : report.chains) {
-    out += " " + party_prefix(c.party) + " up to " +
-           (c.held_until == 0 ? std::string("nothing") : format_utc(c.held_until)) + ";";
+    out.append(" ")
+        .append(party_prefix(c.party))
+        .append(" up to ")
+        .append(c.held_until == 0 ? std::string("nothing") : format_utc(c.held_until))
+        .append(";");
   }
   out.back() = '\n';
   out += "\n";
