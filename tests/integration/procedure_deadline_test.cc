@@ -154,7 +154,7 @@ TEST_F(ProcedureTest, AFlashMessageMustBeAcknowledgedInTimeOrItEscalates) {
   }
 }
 
-TEST_F(ProcedureTest, AnImmediateCallIsARequestForNowAtFlashPrecedence) {
+TEST_F(ProcedureTest, AnImmediateCallIsARequestForNowThatIsHeldAndConcluded) {
   start();
   json call = cli(alpha_, {"call", "--line", kLine, "--as", "ann", "--topic", "shots fired"});
   const std::string id = call["request"]["id"].get<std::string>();
@@ -165,6 +165,13 @@ TEST_F(ProcedureTest, AnImmediateCallIsARequestForNowAtFlashPrecedence) {
   EXPECT_EQ(at_bravo["kind"], "call");
   cli(bravo_, {"accept", "--line", kLine, "--request", id, "--as", "bob"});
   ASSERT_TRUE(reaches(alpha_, id, "accepted"));
+  // The call takes place: in session, then concluded with a summary, at both stations.
+  cli(alpha_, {"begin", "--line", kLine, "--request", id, "--as", "ann"});
+  ASSERT_TRUE(reaches(bravo_, id, "in-session"));
+  cli(bravo_, {"conclude", "--line", kLine, "--request", id, "--as", "bob", "--summary",
+               "both sides stand down"});
+  ASSERT_TRUE(reaches(alpha_, id, "concluded"));
+  cli(alpha_, {"begin", "--line", kLine, "--request", id, "--as", "ann"}, 4);
 }
 
 TEST_F(ProcedureTest, TheSkewIsShownAndAStepAuthoredAheadOfOurClockIsFlagged) {
