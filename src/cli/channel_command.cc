@@ -84,6 +84,7 @@ std::string offset_text(const json& answer) {
 struct ClockFlags {
   std::string dir;
   std::string by;  // advance only
+  std::string to;  // set only
   bool json = false;
 };
 
@@ -91,7 +92,7 @@ struct ClockFlags {
 
 Command add_clock_command(CLI::App& app) {
   CLI::App* sub =
-      app.add_subcommand("clock", "Show the station's clock, or advance its test clock");
+      app.add_subcommand("clock", "Show the station's clock, or move its test clock forward");
   sub->require_subcommand(1);
   auto show = std::make_shared<ClockFlags>();
   CLI::App* show_cmd = sub->add_subcommand("show", "Show the station's clock");
@@ -102,18 +103,32 @@ Command add_clock_command(CLI::App& app) {
   CLI::App* advance_cmd = sub->add_subcommand(
       "advance", "Move the station's test clock forward (only with `serve --test-clock`)");
   advance_cmd->add_option("--dir", advance->dir, kDirHelp);
-  advance_cmd->add_option("--by", advance->by, "How far, e.g. 90m or 2d")->required();
+  advance_cmd->add_option("--by,by", advance->by, "How far, e.g. 90m or 2d")->required();
   advance_cmd->add_flag("--json", advance->json, kJsonHelp);
 
+  auto set = std::make_shared<ClockFlags>();
+  CLI::App* set_cmd = sub->add_subcommand(
+      "set", "Move the station's test clock forward to a time (only with `serve --test-clock`)");
+  set_cmd->add_option("--dir", set->dir, kDirHelp);
+  set_cmd->add_option("--to,to", set->to, "The time, UTC, e.g. 2027-01-15T08:00Z")->required();
+  set_cmd->add_flag("--json", set->json, kJsonHelp);
+
+  const auto print_moved = [](const json& answer) {
+    std::cout << "station clock moved to " << text_field(answer, "now") << offset_text(answer)
+              << "\n";
+  };
   return {sub, [=] {
             const Result<std::string> target = std::string("/v1/clock");
             if (advance_cmd->parsed()) {
               return run_station_call(advance->dir, "POST", target, clock_advance_body(advance->by),
-                                      advance->json, [](const json& answer) {
-                                        std::cout << "station clock advanced to "
-                                                  << text_field(answer, "now")
-                                                  << offset_text(answer) << "\n";
-                                      });
+                                      advance->json, print_moved);
+            }
+            if (set_cmd->parsed()) {
+              Result<json> body = json{{"set", set->to}};
+              if (auto time = parse_utc(set->to); !time.ok()) {
+                body = make_error(Errc::kInvalidArgument, "--to: " + time.error().message);
+              }
+              return run_station_call(set->dir, "POST", target, body, set->json, print_moved);
             }
             return run_station_call(show->dir, "GET", target, json(), show->json,
                                     [](const json& answer) {

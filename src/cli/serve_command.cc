@@ -11,6 +11,39 @@
 
 namespace hotline::cli {
 
+namespace {
+
+// "request 3fa9c2d1-12 on line L: incoming call, acknowledged, awaiting us until T: topic"
+std::string request_line(const nlohmann::json& r) {
+  std::string text = "request " + r.value("id", std::string()) + " on line " +
+                     r.value("line", std::string()) + ": " + r.value("direction", std::string()) +
+                     " " + r.value("kind", std::string()) + ", " + r.value("state", std::string());
+  if (r["awaiting"].is_string()) {
+    text += ", awaiting " + r["awaiting"].get<std::string>();
+    if (r["deadline"].is_string()) {
+      text += " until " + r["deadline"].get<std::string>();
+    }
+  }
+  return text + ": " + r.value("topic", std::string());
+}
+
+// `status --request ID`: that request from the status's list; exit 2 if no line has it.
+int print_one_request(const nlohmann::json& status, const std::string& id, bool json) {
+  for (const auto& r : status["requests"]) {
+    if (r.value("id", std::string()) == id) {
+      if (json) {
+        print_json({{"requests", nlohmann::json::array({r})}});
+      } else {
+        std::cout << request_line(r) << "\n";
+      }
+      return kExitOk;
+    }
+  }
+  return report_error(make_error(Errc::kNotFound, "no request " + id + " on any line"), json);
+}
+
+}  // namespace
+
 Command add_serve_command(CLI::App& app) {
   struct Flags {
     std::string dir;
@@ -120,11 +153,15 @@ Command add_send_command(CLI::App& app) {
 Command add_status_command(CLI::App& app) {
   struct Flags {
     std::string dir;
+    std::string request;
     bool json = false;
   };
   auto flags = std::make_shared<Flags>();
-  CLI::App* sub = app.add_subcommand("status", "Show the running station's lines and links");
+  CLI::App* sub = app.add_subcommand(
+      "status", "Show the running station's lines and links, and its requests and their states");
   sub->add_option("--dir", flags->dir, "Data directory (default $HOTLINE_DIR or .)");
+  sub->add_option("--request", flags->request,
+                  "Only this request (an id like 3fa9c2d1-12, on any line)");
   sub->add_flag("--json", flags->json, "Print one JSON document");
   return {sub, [flags] {
             int exit_code = kExitOk;
@@ -132,6 +169,9 @@ Command add_status_command(CLI::App& app) {
                                        flags->json, exit_code);
             if (!answer) {
               return exit_code;
+            }
+            if (!flags->request.empty()) {
+              return print_one_request(*answer, flags->request, flags->json);
             }
             if (flags->json) {
               print_json(*answer);
@@ -188,6 +228,11 @@ Command add_status_command(CLI::App& app) {
               if (l["counters"]["alarms"].get<std::uint64_t>() > 0) {
                 std::cout << "  ALARM: " << l["counters"]["alarms"].get<std::uint64_t>()
                           << " equivocation or divergence alarm(s); evidence kept\n";
+              }
+            }
+            for (const auto& r : s["requests"]) {
+              if (r["awaiting"].is_string()) {
+                std::cout << request_line(r) << "\n";
               }
             }
             return exit_code;

@@ -232,6 +232,28 @@ std::string Endpoint::text() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+bool Endpoint::is_loopback() const { return host.rfind("127.", 0) == 0 || host == "::1"; }
+
+Result<void> check_test_configuration(const StationConfig& config, const std::string& path) {
+  auto refuse = [&](const std::string& what, const Endpoint& e) {
+    return make_error(Errc::kRefused,
+                      "--test-clock is for tests and exercises on one machine, and " + path +
+                          " is a production configuration: " + what + " " + e.text() +
+                          " is not a loopback address");
+  };
+  if (!config.listen.is_loopback()) {
+    return refuse("the station listens on", config.listen);
+  }
+  for (const LineConfig& line : config.lines) {
+    for (const Endpoint& route : line.routes) {
+      if (!route.is_loopback()) {
+        return refuse("line " + line.name + " dials", route);
+      }
+    }
+  }
+  return success();
+}
+
 Result<Endpoint> Endpoint::parse(std::string_view text) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {

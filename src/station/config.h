@@ -27,6 +27,8 @@ struct Endpoint {
 
   std::string text() const;
   static Result<Endpoint> parse(std::string_view text);
+  // 127.0.0.0/8 or ::1: reachable from this machine only.
+  bool is_loopback() const;
   bool operator==(const Endpoint&) const = default;
 };
 
@@ -73,6 +75,10 @@ struct StationConfig {
 // Parses the text of a hotline.toml; `source` names it in errors.
 [[nodiscard]] Result<StationConfig> parse_config(std::string_view text, const std::string& source);
 [[nodiscard]] Result<StationConfig> load_config(const std::string& path);
+// `serve --test-clock` is refused in a production configuration: one that listens or dials
+// anywhere but loopback (design.md §6). kRefused names the address.
+[[nodiscard]] Result<void> check_test_configuration(const StationConfig& config,
+                                                    const std::string& path);
 
 // The TOML text of `config` (what `init` and `line add` write).
 std::string render_config(const StationConfig& config);

@@ -103,5 +103,26 @@ TEST(Config, ANewLineMustNotBeThisStationOrADuplicate) {
             Errc::kRefused);
 }
 
+TEST(Config, TheTestClockIsRefusedInAProductionConfiguration) {
+  auto local = parse_config(
+      "[station]\nname = \"a\"\nlisten = \"127.0.0.2:7400\"\n\n[[line]]\n"
+      "name = \"l\"\npeer = \"" +
+          kPeer + "\"\nroutes = [\"127.0.0.1:7401\", \"[::1]:7402\"]\n",
+      "hotline.toml");
+  ASSERT_TRUE(local.ok()) << local.error().message;
+  EXPECT_TRUE(check_test_configuration(*local, "hotline.toml").ok());
+
+  StationConfig dialling_out = *local;
+  dialling_out.lines[0].routes.push_back(Endpoint::parse("203.0.113.5:7400").value());
+  auto refused = check_test_configuration(dialling_out, "hotline.toml");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kRefused);
+  EXPECT_NE(refused.error().message.find("203.0.113.5:7400"), std::string::npos);
+
+  StationConfig listening = *local;
+  listening.listen = Endpoint::parse("0.0.0.0:7400").value();
+  EXPECT_FALSE(check_test_configuration(listening, "hotline.toml").ok());
+}
+
 }  // namespace
 }  // namespace hotline::station

@@ -315,7 +315,8 @@ void ProcedureApi::create_request(LineDesk& desk, const std::string& body,
                                                              " but is not in the projection")));
       return;
     }
-    respond(json_response(201, {{"request", request_json(desk, *r)}}));
+    respond(
+        json_response(201, {{"id", entry_id_text(r->id)}, {"request", request_json(desk, *r)}}));
   });
 }
 
@@ -409,14 +410,34 @@ void ProcedureApi::clock(const ControlRequest& request, ControlResponder& respon
                    "a test advance it")));
     return;
   }
-  auto fields = Fields::parse(request.body);
-  auto by =
-      fields.ok() ? fields->duration("advance") : Result<std::optional<Micros>>(fields.error());
-  if (!by.ok() || !by.value()) {
-    respond(error_response(by.ok() ? field_error("advance", "is required, e.g. \"90m\"") : by.error()));
+  // {"advance": "90m"} or {"set": "2027-01-15T08:00Z"}; the test clock only moves forward, so
+  // that no chain's author times are pushed backwards and no deadline passes twice.
+  auto by = [&]() -> Result<Micros> {
+    HOTLINE_ASSIGN(Fields fields, Fields::parse(request.body));
+    if (fields.has("set")) {
+      HOTLINE_ASSIGN(std::string text, fields.text("set", true));
+      auto to = parse_utc(text);
+      if (!to.ok()) {
+        return field_error("set", to.error().message);
+      }
+      const Micros now = test_clock_->now();
+      if (to.value() < now) {
+        return make_error(Errc::kInvalidArgument,
+                          "the test clock only moves forward; it reads " + format_utc(now));
+      }
+      return to.value() - now;
+    }
+    HOTLINE_ASSIGN(std::optional<Micros> advance, fields.duration("advance"));
+    if (!advance) {
+      return field_error("advance", "or 'set' is required, e.g. {\"advance\": \"90m\"}");
+    }
+    return *advance;
+  }();
+  if (!by.ok()) {
+    respond(error_response(by.error()));
     return;
   }
-  test_clock_->advance(*by.value());
+  test_clock_->advance(by.value());
   clock_moved_(test_clock_->offset());
   respond(json_response(200, {{"now", format_utc(test_clock_->now())},
                               {"test_clock", true},

@@ -92,6 +92,24 @@ json request_json(const LineDesk& desk, const procedure::Request& r) {
           {"flags", flags}};
 }
 
+json request_summary_json(const LineDesk& desk, const procedure::Request& r) {
+  const json full = request_json(desk, r);
+  json deadline;
+  if (full["awaiting"].is_string()) {
+    deadline = !r.acknowledged && desk.now() < r.ack_deadline ? full["ack_deadline"]
+                                                              : full["response_deadline"];
+  }
+  return {{"id", full["id"]},
+          {"line", full["line"]},
+          {"direction", full["direction"]},
+          {"state", full["state"]},
+          {"kind", full["kind"]},
+          {"topic", full["topic"]},
+          {"precedence", full["precedence"]},
+          {"awaiting", full["awaiting"]},
+          {"deadline", deadline}};
+}
+
 json message_json(const LineDesk& desk, const procedure::EntryRef& id,
                   const procedure::MessageBody& body, Micros sent_at) {
   json answer = {{"id", entry_id_text(id)},

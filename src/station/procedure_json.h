@@ -9,6 +9,10 @@
 namespace hotline::station {
 
 nlohmann::json request_json(const LineDesk& desk, const procedure::Request& request);
+// The request in one line of `status` (design.md §6): id, line, direction, state, kind, topic,
+// precedence, awaiting, and the deadline that matters now: the acknowledgement deadline until it
+// is acknowledged or that deadline passed, then the response deadline; null once decided.
+nlohmann::json request_summary_json(const LineDesk& desk, const procedure::Request& request);
 nlohmann::json message_json(const LineDesk& desk, const procedure::EntryRef& id,
                             const procedure::MessageBody& body, Micros sent_at);
 nlohmann::json draft_json(const store::DecisionDraft& draft);

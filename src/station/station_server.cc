@@ -74,6 +74,7 @@ class Station {
     timing_ = options.timing;
     test_clock_ = options.test_clock;
     if (test_clock_) {
+      HOTLINE_TRY(check_test_configuration(config_, paths_.config()));
       HOTLINE_TRY(load_test_clock());
     }
     for (const LineConfig& line : config_.lines) {
@@ -512,6 +513,12 @@ class Station {
             {"rejected", c.rejected}}},
       });
     }
+    json requests = json::array();
+    for (const auto& [name, desk] : desks_) {
+      for (const auto& [id, request] : desk->book().requests()) {
+        requests.push_back(request_summary_json(*desk, request));
+      }
+    }
     return json_response(200, {{"station", config_.name},
                                {"clock", format_utc(clock_.now())},
                                {"test_clock", test_clock_},
@@ -519,7 +526,8 @@ class Station {
                                {"listen", config_.listen.text()},
                                {"handshakes_refused", handshakes_refused_},
                                {"handshakes_failed", handshakes_failed_},
-                               {"lines", lines}});
+                               {"lines", lines},
+                               {"requests", requests}});
   }
 
   // How many requests of the line are in each state now.

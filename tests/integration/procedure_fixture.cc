@@ -117,6 +117,7 @@ std::string ProcedureTest::request_from_alpha(const std::string& topic,
     throw std::runtime_error("request failed: " + answer.dump());
   }
   const std::string id = answer["request"]["id"].get<std::string>();
+  EXPECT_EQ(answer["id"], id);  // `request --json` gives {"id"} (design.md §6)
   if (!wait_until([&] {
         json r = request(alpha_, id);
         return r.is_object() && r["delivered_at"].is_string();

@@ -52,6 +52,14 @@ TEST_F(ProcedureTest, TheWholeLifecycleThroughTheCommandLineEndsInTheSameStateAt
   ASSERT_TRUE(reaches(bravo_, call, "delivered"));
   EXPECT_EQ(request(bravo_, call)["direction"], "incoming");
   EXPECT_EQ(request(bravo_, call)["awaiting"], "us");
+  // `status` lists the requests of every line (design.md §6), or one with --request.
+  const json listed = cli(bravo_, {"status", "--request", call})["requests"];
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0]["state"], "delivered");
+  EXPECT_EQ(listed[0]["direction"], "incoming");
+  EXPECT_EQ(listed[0]["line"], kLine);
+  EXPECT_EQ(listed[0]["deadline"], request(bravo_, call)["ack_deadline"]);
+  cli(bravo_, {"status", "--request", "00000000-1"}, 2);
 
   cli(bravo_, {"ack", "--line", kLine, "--request", call, "--as", "bob"});
   ASSERT_TRUE(reaches(alpha_, call, "acknowledged"));
