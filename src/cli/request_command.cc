@@ -34,10 +34,30 @@ struct CommonFlags {
   bool json = false;
 };
 
-void add_common(CLI::App* sub, CommonFlags& flags) {
+// `line_optional`: for the commands that name a request, whose line the station can tell.
+void add_common(CLI::App* sub, CommonFlags& flags, bool line_optional = false) {
   sub->add_option("--dir", flags.dir, kDirHelp);
-  sub->add_option("--line", flags.line, "The line's name")->required();
+  CLI::Option* line =
+      sub->add_option("--line", flags.line,
+                      line_optional ? "The line's name (default: the line that holds the request)"
+                                    : "The line's name");
+  if (!line_optional) {
+    line->required();
+  }
   sub->add_flag("--json", flags.json, "Print the station's answer as one JSON document");
+}
+
+// Fills in --line from the request's id when it was left out; false (with `exit_code` set) if it
+// cannot be found.
+bool resolve_line(CommonFlags& flags, const std::string& request, int& exit_code) {
+  if (!flags.line.empty() || request.empty()) {
+    return true;
+  }
+  auto line = line_of_request(flags.dir, request, flags.json, exit_code);
+  if (line) {
+    flags.line = *line;
+  }
+  return line.has_value();
 }
 
 // ", " between the parts that are not empty.
@@ -277,7 +297,11 @@ void add_step_option(CLI::App* sub, const StepRule& rule, std::string_view flag,
   }
 }
 
-int run_step(const StepCommandFlags& flags, const std::string& step) {
+int run_step(StepCommandFlags& flags, const std::string& step) {
+  int exit_code = kExitOk;
+  if (!resolve_line(flags.common, flags.request, exit_code)) {
+    return exit_code;
+  }
   const CommonFlags& c = flags.common;
   if (!flags.message.empty()) {
     auto target =
@@ -304,7 +328,7 @@ Command add_step_command(CLI::App& app, const StepRule& rule) {
   auto flags = std::make_shared<StepCommandFlags>();
   const std::string step(rule.step);
   CLI::App* sub = app.add_subcommand(step, std::string(rule.description));
-  add_common(sub, flags->common);
+  add_common(sub, flags->common, true);
   CLI::Option* request = sub->add_option("--request", flags->request, "The request's id");
   sub->add_option("--as", flags->step.as, kAsHelp)->required();
   if (step == "ack") {
@@ -361,9 +385,13 @@ Command add_requests_command(CLI::App& app) {
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand(
       "requests", "List a line's requests, or show one with its history and translations");
-  add_common(sub, flags->common);
+  add_common(sub, flags->common, true);
   sub->add_option("--request", flags->request, "Show this request only");
   return {sub, [flags] {
+            int exit_code = kExitOk;
+            if (!resolve_line(flags->common, flags->request, exit_code)) {
+              return exit_code;
+            }
             const CommonFlags& c = flags->common;
             if (flags->request.empty()) {
               return run_station_call(

@@ -71,6 +71,22 @@ std::optional<nlohmann::json> call_station(const std::string& dir, const std::st
   return document;
 }
 
+std::optional<std::string> line_of_request(const std::string& dir_flag, const std::string& id,
+                                           bool json, int& exit_code) {
+  auto status = call_station(resolve_dir(dir_flag), "GET", "/v1/status", "", json, exit_code);
+  if (!status) {
+    return std::nullopt;
+  }
+  for (const nlohmann::json& r : array_field(*status, "requests")) {
+    if (text_field(r, "id") == id) {
+      return text_field(r, "line");
+    }
+  }
+  exit_code = report_error(
+      make_error(Errc::kNotFound, "no line of the station holds request '" + id + "'"), json);
+  return std::nullopt;
+}
+
 int run_station_call(const std::string& dir_flag, const std::string& method,
                      const Result<std::string>& target, const Result<nlohmann::json>& body,
                      bool json, const std::function<void(const nlohmann::json&)>& print) {

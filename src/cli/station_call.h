@@ -44,6 +44,12 @@ std::optional<nlohmann::json> call_station(
 // resolve_dir does): exit 2 if `target` or `body` failed, before contacting the station; else the
 // call, with `body` sent unless it is null (a GET), and its answer printed: as the station's JSON
 // with `json`, else by `print`. Returns the exit code.
+// The name of the line of the running station that holds request `id` (from its status), for the
+// commands whose --line may be left out. Reports the failure and sets `exit_code` otherwise: exit
+// 2 if no line holds it.
+std::optional<std::string> line_of_request(const std::string& dir_flag, const std::string& id,
+                                           bool json, int& exit_code);
+
 int run_station_call(const std::string& dir_flag, const std::string& method,
                      const Result<std::string>& target, const Result<nlohmann::json>& body,
                      bool json, const std::function<void(const nlohmann::json&)>& print);
