@@ -149,6 +149,11 @@ TEST_F(ProcedureTest, TheWholeLifecycleThroughTheCommandLineEndsInTheSameStateAt
     total += d["requests"].get<std::size_t>();
   }
   EXPECT_EQ(total, 4u);
+  // A period with none of them.
+  const json later = cli(bravo_, {"report", "--line", kLine, "--from", "2100-01-01T00:00Z"});
+  for (const json& d : later["directions"]) {
+    EXPECT_EQ(d["requests"], 0);
+  }
   EXPECT_EQ(run_hotline({"report", "--line", kLine, "--dir", alpha_.dir(), "--from", "yesterday"})
                 .exit_code,
             2);
