@@ -77,6 +77,9 @@ struct LinkTestStatus {
   std::uint64_t answered_for_peer = 0;
 };
 
+// Whether notices of `kind` are warnings about one entry, shown with its request ("flags").
+bool is_flag(const std::string& kind);
+
 class LineDesk {
  public:
   LineDesk(link::asio::io_context& io, line::LineLink& link, store::RecordStore& store,
@@ -137,6 +140,7 @@ class LineDesk {
   // Writes the request_states table if `record_changed` or a state changed since it was written.
   void save_states(bool record_changed = false);
   void react(const std::vector<record::SignedEntry>& fresh);
+  void flag_outside_terms(const record::SignedEntry& entry);
   void author_automatic(std::string kind, cbor::Value body, std::string what);
   void author_step(const procedure::EntryRef& id, procedure::Step step, cbor::Value body,
                    std::function<void(Result<procedure::EntryRef>)> done);

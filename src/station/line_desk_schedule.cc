@@ -69,7 +69,7 @@ void LineDesk::raise(const std::string& subject, const std::string& kind,
     spdlog::error("line {}: cannot store a notice: {}", config_.name, added.error().message);
   }
   raised_.emplace(subject, kind);
-  if (kind == "implausible-time") {
+  if (is_flag(kind)) {
     flags_[subject].push_back(notice);
   }
   if (audience == "principals") {

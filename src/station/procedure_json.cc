@@ -49,10 +49,7 @@ json request_json(const LineDesk& desk, const procedure::Request& r) {
                        {"translations", translations_of(desk, h.entry)}});
   }
   json flags = json::array();
-  for (const store::NoticeRow& n : desk.notices_about(entry_id_text(r.id))) {
-    flags.push_back(n.message);
-  }
-  for (const procedure::HistoryItem& h : r.history) {
+  for (const procedure::HistoryItem& h : r.history) {  // the request itself first
     for (const store::NoticeRow& n : desk.notices_about(entry_id_text(h.entry))) {
       flags.push_back(n.message);
     }

@@ -198,6 +198,21 @@ TEST_F(ProcedureTest, TheSkewIsShownAndAStepAuthoredAheadOfOurClockIsFlagged) {
   EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "implausible-time"), 1);
 }
 
+TEST_F(ProcedureTest, ARequestGivingItselfMoreTimeThanOurTermsIsFlagged) {
+  // Alpha's copy of the terms allows 96 h; bravo's, the agreed 48 h.
+  start({}, {"--response-deadline", "96h"});
+  const std::string within = request_from_alpha("within", {"--respond-within", "48h"});
+  const std::string beyond = request_from_alpha("beyond", {"--respond-within", "72h"});
+  ASSERT_TRUE(has_notice(bravo_, beyond, "outside-terms"));
+  const json flags = request(bravo_, beyond)["flags"];
+  ASSERT_EQ(flags.size(), 1u) << flags.dump();
+  EXPECT_NE(flags[0].get<std::string>().find("72h"), std::string::npos) << flags.dump();
+  EXPECT_TRUE(request(bravo_, within)["flags"].empty());
+  // It is still a request on the record, which bravo may answer.
+  cli(bravo_, {"decline", "--request", beyond, "--as", "bea", "--reason", "outside the terms"});
+  ASSERT_TRUE(reaches(alpha_, beyond, "declined"));
+}
+
 TEST_F(ProcedureTest, LinkTestsAreAnsweredAndRecordedAndADeadPeerRaisesTheAlarm) {
   start({"--test-interval", "1h", "--test-answer-within", "5m"});
   advance_both("61m");

@@ -35,11 +35,14 @@ void ProcedureTest::SetUp() {
   }
 }
 
-void ProcedureTest::start(const std::vector<std::string>& line_flags) {
+void ProcedureTest::start(const std::vector<std::string>& line_flags,
+                          const std::vector<std::string>& alpha_only) {
   // On an address of its own, so that the port the kernel picks cannot be the one reserved for a
   // station that has not started yet.
   cable_ = FaultProxy::start("127.0.0.3", 0, "127.0.0.1", bravo_.listen_port());
-  alpha_.add_line(kLine, bravo_.fingerprint(), {cable_->endpoint()}, line_flags);
+  std::vector<std::string> alpha_flags = line_flags;
+  alpha_flags.insert(alpha_flags.end(), alpha_only.begin(), alpha_only.end());
+  alpha_.add_line(kLine, bravo_.fingerprint(), {cable_->endpoint()}, alpha_flags);
   bravo_.add_line(kLine, alpha_.fingerprint(), {}, line_flags);
   alpha_.set_serve_flags({"--test-clock"});
   bravo_.set_serve_flags({"--test-clock"});

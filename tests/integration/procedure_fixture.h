@@ -28,9 +28,10 @@ class ProcedureTest : public ::testing::Test {
   // bravo's: bob (operator), bea (principal), irina (interpreter), olga (auditor).
   void SetUp() override;
 
-  // Adds the line at both stations (`line_flags` go to both `line add`), starts both with the
-  // test clock and waits until the line is open.
-  void start(const std::vector<std::string>& line_flags = {});
+  // Adds the line at both stations (`line_flags` go to both `line add`, `alpha_only` to alpha's
+  // too), starts both with the test clock and waits until the line is open.
+  void start(const std::vector<std::string>& line_flags = {},
+             const std::vector<std::string>& alpha_only = {});
 
   // `hotline ARGS --dir DIR --json` at `station`; expects exit code `expected_exit` and returns
   // what it printed, parsed (null if not JSON).
