@@ -76,7 +76,19 @@ std::string ProcedureTest::state(const StationProcess& station, const std::strin
 
 bool ProcedureTest::reaches(const StationProcess& station, const std::string& id,
                             const std::string& wanted) {
-  return wait_until([&] { return state(station, id) == wanted; }, std::chrono::seconds(30));
+  // Polled without expectations: until the request reaches the station, asking for it is exit 2.
+  const auto current = [&] {
+    CommandResult r = run_hotline(
+        {"requests", "--line", kLine, "--request", id, "--dir", station.dir(), "--json"});
+    json answer = json::parse(r.out, nullptr, false);
+    return r.exit_code == 0 && answer.is_object() ? answer["request"].value("state", "") : "";
+  };
+  if (wait_until([&] { return current() == wanted; }, std::chrono::seconds(30))) {
+    return true;
+  }
+  ADD_FAILURE() << "request " << id << " at " << station.name() << " is '" << current()
+                << "', not '" << wanted << "'";
+  return false;
 }
 
 std::vector<std::string> ProcedureTest::notice_kinds(const StationProcess& station,
