@@ -89,6 +89,11 @@ Result<void> read_station(const toml::table& table, const std::string& source,
       if (!kLevels.contains(config.log_level)) {
         return at.error("must be one of trace, debug, info, warn, error");
       }
+    } else if (key == "log_format") {
+      HOTLINE_ASSIGN(config.log_format, read_string(node, at));
+      if (config.log_format != "text" && config.log_format != "json") {
+        return at.error("must be text or json");
+      }
     } else {
       return at.error("unknown key");
     }
@@ -324,7 +329,8 @@ std::string render_config(const StationConfig& config) {
   toml::table root{{"station", toml::table{{"name", config.name},
                                            {"listen", config.listen.text()},
                                            {"api", config.api.text()},
-                                           {"log_level", config.log_level}}}};
+                                           {"log_level", config.log_level},
+                                           {"log_format", config.log_format}}}};
   if (!config.lines.empty()) {
     toml::array lines;
     for (const auto& line : config.lines) {

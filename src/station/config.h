@@ -66,7 +66,8 @@ struct StationConfig {
   std::string name;
   Endpoint listen{"0.0.0.0", 7400};
   Endpoint api{"127.0.0.1", 7480};
-  std::string log_level = "info";  // trace, debug, info, warn, error
+  std::string log_level = "info";   // trace, debug, info, warn, error
+  std::string log_format = "text";  // text (for people) or json (one object per line)
   std::vector<LineConfig> lines;
 
   const LineConfig* find_line(std::string_view name) const;

@@ -124,5 +124,13 @@ TEST(Config, TheTestClockIsRefusedInAProductionConfiguration) {
   EXPECT_FALSE(check_test_configuration(listening, "hotline.toml").ok());
 }
 
+TEST(Config, LogFormatIsTextOrJson) {
+  auto json = parse_config("[station]\nname = \"a\"\nlog_format = \"json\"\n", "hotline.toml");
+  ASSERT_TRUE(json.ok()) << json.error().message;
+  EXPECT_EQ(json->log_format, "json");
+  EXPECT_EQ(parse_config("[station]\nname = \"a\"\n", "hotline.toml")->log_format, "text");
+  expect_error("[station]\nname = \"a\"\nlog_format = \"xml\"\n", "station.log_format", 3);
+}
+
 }  // namespace
 }  // namespace hotline::station

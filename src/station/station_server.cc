@@ -20,6 +20,7 @@
 #include "procedure/roles.h"
 #include "station/config.h"
 #include "station/control_socket.h"
+#include "station/json_log.h"
 #include "station/line_desk.h"
 #include "station/people.h"
 #include "station/procedure_api.h"
@@ -68,6 +69,9 @@ class Station {
     HOTLINE_ASSIGN(config_, load_config(paths_.config()));
     if (auto level = spdlog::level::from_str(config_.log_level); level != spdlog::level::off) {
       spdlog::set_level(level);
+    }
+    if (config_.log_format == "json") {
+      spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
     }
     HOTLINE_ASSIGN(key_, crypto::read_key_file(paths_.key(), options.passphrase));
     HOTLINE_ASSIGN(store_, store::open_sqlite_store(paths_.database(), {}));

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "integration/hotline_process.h"
 #include "integration/record_checks.h"
@@ -382,6 +383,38 @@ TEST_F(LinkTest, ServeRefusesABrokenConfigurationAndABusyAddressSayingWhere) {
   EXPECT_EQ(broken.exit_code, 2) << broken.err;
   EXPECT_NE(broken.err.find("hotline.toml:"), std::string::npos) << broken.err;
   EXPECT_FALSE(std::filesystem::exists(alpha_.dir() + "/control.sock"));
+}
+
+TEST_F(LinkTest, WithJsonLogsEveryLineOfTheLogIsOneJsonRecord) {
+  add_lines({bravo_.listen()});
+  for (StationProcess* station : {&alpha_, &bravo_}) {
+    const std::string path = station->dir() + "/hotline.toml";
+    std::ifstream in(path);
+    std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = config.find("log_format = 'text'");
+    ASSERT_NE(at, std::string::npos) << config;
+    config.replace(at, std::string("log_format = 'text'").size(), "log_format = 'json'");
+    std::ofstream(path, std::ios::trunc) << config;
+  }
+  alpha_.start();
+  bravo_.start();
+  ASSERT_TRUE(wait_until([&] { return alpha_.line_status(kLine)["state"] == "open"; }));
+  EXPECT_EQ(alpha_.send(kLine, "ROUTINE", "logged", 20)["status"], "receipted");
+  alpha_.terminate();
+  bravo_.terminate();
+  for (StationProcess* station : {&alpha_, &bravo_}) {
+    std::istringstream log(station->log());
+    std::size_t records = 0;
+    for (std::string line; std::getline(log, line);) {
+      const auto record = nlohmann::json::parse(line, nullptr, false);
+      ASSERT_TRUE(record.is_object()) << station->name() << ": not JSON: " << line;
+      EXPECT_TRUE(record["time"].is_string() && record["level"].is_string() &&
+                  record["message"].is_string())
+          << line;
+      ++records;
+    }
+    EXPECT_GE(records, 3u) << station->name();  // serving, the connection, stopping
+  }
 }
 
 }  // namespace
