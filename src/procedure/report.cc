@@ -14,13 +14,6 @@ std::string party_prefix(const record::PublicKey& key) {
   return key.fingerprint().substr(crypto::kFingerprintPrefix.size(), 8);
 }
 
-// The states in which a decision is still pending (docs/procedure.md §1).
-bool undecided(RequestState s) {
-  return s == RequestState::kSent || s == RequestState::kDelivered ||
-         s == RequestState::kAcknowledged || s == RequestState::kReferred ||
-         s == RequestState::kCountered;
-}
-
 bool is_decision_kind(std::string_view kind) {
   const std::optional<Step> step = parse_step(kind);
   return step && is_decision(*step);

@@ -5,13 +5,13 @@
 
 namespace hotline::procedure {
 
-namespace {
-
 bool undecided(RequestState s) {
   return s == RequestState::kSent || s == RequestState::kDelivered ||
          s == RequestState::kAcknowledged || s == RequestState::kReferred ||
          s == RequestState::kCountered;
 }
+
+namespace {
 
 std::string time_text(Micros t) { return format_utc(t); }
 

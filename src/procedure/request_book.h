@@ -61,6 +61,9 @@ std::optional<Step> parse_step(std::string_view name);
 // Whether the step is a decision (accept, decline, counter, refer): made for a principal, refused
 // after the response deadline, subject to the two-person rule.
 bool is_decision(Step step);
+// Whether a decision is still pending in `state`: sent, delivered, acknowledged, referred or
+// countered (docs/procedure.md §1).
+bool undecided(RequestState state);
 std::string_view step_name(Step step);  // the entry kind it authors
 
 struct HistoryItem {

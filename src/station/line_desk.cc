@@ -124,15 +124,17 @@ bool LineDesk::keep(const record::SignedEntry& entry) const {
   return kind == "message" && entry.fields.body.is_map() && entry.fields.body.find(5) != nullptr;
 }
 
-// Bookkeeping for one stored entry of either chain (at open, and as entries are stored).
-void LineDesk::take_in(const record::SignedEntry& entry) {
+// Bookkeeping for one stored entry of either chain (at open, and as entries are stored); true if
+// the procedure keeps it.
+bool LineDesk::take_in(const record::SignedEntry& entry) {
   const record::EntryFields& f = entry.fields;
   const bool own = f.author == link_.parties().local;
   (own ? own_until_ : peer_until_) = std::max(own ? own_until_ : peer_until_, f.time);
   if (!own) {
     peer_entries_until_ = std::max(peer_entries_until_, f.time);
   }
-  if (keep(entry)) {
+  const bool kept = keep(entry);
+  if (kept) {
     (own ? own_entries_ : peer_entries_).push_back(entry);
   }
   if (f.kind == "test") {
@@ -150,7 +152,7 @@ void LineDesk::take_in(const record::SignedEntry& entry) {
   } else if (f.kind == "test-reply") {
     auto reply = procedure::decode_link_test_reply(f.body);
     if (!reply.ok()) {
-      return;
+      return kept;
     }
     if (own) {
       peer_tests_unanswered_.erase(reply->test.seq);
@@ -161,6 +163,7 @@ void LineDesk::take_in(const record::SignedEntry& entry) {
       ++tests_.answered;
     }
   }
+  return kept;
 }
 
 void LineDesk::on_stored(Result<std::vector<record::SignedEntry>> entries) {
@@ -173,8 +176,7 @@ void LineDesk::on_stored(Result<std::vector<record::SignedEntry>> entries) {
   }
   bool procedure_changed = false;
   for (const record::SignedEntry& entry : entries.value()) {
-    take_in(entry);
-    procedure_changed = procedure_changed || keep(entry);
+    procedure_changed = take_in(entry) || procedure_changed;
   }
   if (procedure_changed) {
     reproject();
@@ -206,10 +208,10 @@ void LineDesk::reproject() {
 }
 
 void LineDesk::save_states(bool record_changed) {
-  std::map<std::string, std::string> states;
+  std::map<EntryRef, RequestState> states;
   const procedure::SyncFacts now = facts();
   for (const auto& [id, request] : book_.requests()) {
-    states.emplace(entry_id_text(id), procedure::state_name(book_.view(request, now)));
+    states.emplace(id, book_.view(request, now));
   }
   // Receipts, checkpoints, messages and the clock come often and rarely change a request: the
   // table is written (a durable commit on this thread) only when the record brought a step or a
@@ -219,7 +221,7 @@ void LineDesk::save_states(bool record_changed) {
   }
   std::vector<store::RequestStateRow> rows;
   for (const auto& [id, request] : book_.requests()) {
-    rows.push_back({entry_id_text(id), states[entry_id_text(id)],
+    rows.push_back({entry_id_text(id), std::string(procedure::state_name(states[id])),
                     request_json(*this, request).dump(), now.now});
   }
   if (auto saved = store_.replace_request_states(link_.parties().id, rows); !saved.ok()) {

@@ -135,7 +135,7 @@ class LineDesk {
   void on_peer_checkpoint(const record::SignedCheckpoint& checkpoint, bool holds_head);
   void on_opened();
   bool keep(const record::SignedEntry& entry) const;
-  void take_in(const record::SignedEntry& entry);
+  bool take_in(const record::SignedEntry& entry);
   void reproject();
   // Writes the request_states table if `record_changed` or a state changed since it was written.
   void save_states(bool record_changed = false);
@@ -175,7 +175,7 @@ class LineDesk {
                            // this station holds
   Micros peer_entries_until_ = 0;  // of the latest peer entry stored
   // What the request_states table holds (request id → state), once written this run.
-  std::optional<std::map<std::string, std::string>> saved_;
+  std::optional<std::map<procedure::EntryRef, procedure::RequestState>> saved_;
   std::set<std::pair<std::string, std::string>> raised_;        // notices: (subject, kind)
   std::map<std::string, std::vector<store::NoticeRow>> flags_;  // by subject, this run
 

@@ -45,6 +45,20 @@ ControlResponse error_response(const Error& error) {
 
 namespace {
 
+// {key: [each row as JSON]}, or the store's error.
+template <typename Row>
+ControlResponse list_response(const char* key, const Result<std::vector<Row>>& rows,
+                              json (*to_json)(const Row&)) {
+  if (!rows.ok()) {
+    return error_response(rows.error());
+  }
+  json list = json::array();
+  for (const Row& row : rows.value()) {
+    list.push_back(to_json(row));
+  }
+  return json_response(200, {{key, list}});
+}
+
 Action action_for(Step step) {
   switch (step) {
     case Step::kAck:
@@ -131,16 +145,8 @@ void ProcedureApi::line_endpoint(LineDesk& desk, const ControlRequest& request,
   }
   if (collection == "decisions") {
     if (parts.size() == 4 && get) {
-      auto drafts = store_.decision_drafts(desk.link_id(), false);
-      if (!drafts.ok()) {
-        respond(error_response(drafts.error()));
-        return;
-      }
-      json list = json::array();
-      for (const store::DecisionDraft& d : drafts.value()) {
-        list.push_back(draft_json(d));
-      }
-      respond(json_response(200, {{"decisions", list}}));
+      respond(
+          list_response("decisions", store_.decision_drafts(desk.link_id(), false), draft_json));
       return;
     }
     if (parts.size() != 6 || !post || (parts[5] != "confirm" && parts[5] != "discard")) {
@@ -259,16 +265,7 @@ void ProcedureApi::line_endpoint(LineDesk& desk, const ControlRequest& request,
     return;
   }
   if (collection == "notices" && parts.size() == 4 && get) {
-    auto notices = store_.notices(desk.link_id(), 0, 10'000);
-    if (!notices.ok()) {
-      respond(error_response(notices.error()));
-      return;
-    }
-    json list = json::array();
-    for (const store::NoticeRow& n : notices.value()) {
-      list.push_back(notice_json(n));
-    }
-    respond(json_response(200, {{"notices", list}}));
+    respond(list_response("notices", store_.notices(desk.link_id(), 0, 10'000), notice_json));
     return;
   }
   not_found();

@@ -12,6 +12,15 @@ namespace {
 
 json time_or_null(std::optional<Micros> t) { return t ? json(format_utc(*t)) : json(); }
 
+// "us" or "peer" while a decision is pending, else null.
+json awaiting_json(const LineDesk& desk, const procedure::Request& r,
+                   procedure::RequestState state) {
+  if (!procedure::undecided(state)) {
+    return json();
+  }
+  return r.awaiting == desk.local() ? "us" : "peer";
+}
+
 json window_json(const procedure::TimeWindow& w) {
   return {{"start", format_utc(w.start)}, {"end", format_utc(w.end)}};
 }
@@ -54,15 +63,7 @@ json request_json(const LineDesk& desk, const procedure::Request& r) {
       flags.push_back(n.message);
     }
   }
-  json awaiting;
   const procedure::RequestState state = desk.state_of(r);
-  const bool open =
-      state == procedure::RequestState::kSent || state == procedure::RequestState::kDelivered ||
-      state == procedure::RequestState::kAcknowledged ||
-      state == procedure::RequestState::kReferred || state == procedure::RequestState::kCountered;
-  if (open) {
-    awaiting = r.awaiting == desk.local() ? "us" : "peer";
-  }
   return {{"id", entry_id_text(r.id)},
           {"line", desk.config().name},
           {"direction", r.requester == desk.local() ? "outgoing" : "incoming"},
@@ -78,7 +79,7 @@ json request_json(const LineDesk& desk, const procedure::Request& r) {
           {"delivered_at", time_or_null(r.delivered_at)},
           {"ack_deadline", format_utc(r.ack_deadline)},
           {"response_deadline", format_utc(r.response_deadline)},
-          {"awaiting", awaiting},
+          {"awaiting", awaiting_json(desk, r, state)},
           {"acknowledged", r.acknowledged},
           {"scheduled", r.scheduled ? window_json(*r.scheduled) : json()},
           {"reason", r.reason},
@@ -90,20 +91,20 @@ json request_json(const LineDesk& desk, const procedure::Request& r) {
 }
 
 json request_summary_json(const LineDesk& desk, const procedure::Request& r) {
-  const json full = request_json(desk, r);
+  const procedure::RequestState state = desk.state_of(r);
   json deadline;
-  if (full["awaiting"].is_string()) {
-    deadline = !r.acknowledged && desk.now() < r.ack_deadline ? full["ack_deadline"]
-                                                              : full["response_deadline"];
+  if (procedure::undecided(state)) {
+    deadline = format_utc(!r.acknowledged && desk.now() < r.ack_deadline ? r.ack_deadline
+                                                                         : r.response_deadline);
   }
-  return {{"id", full["id"]},
-          {"line", full["line"]},
-          {"direction", full["direction"]},
-          {"state", full["state"]},
-          {"kind", full["kind"]},
-          {"topic", full["topic"]},
-          {"precedence", full["precedence"]},
-          {"awaiting", full["awaiting"]},
+  return {{"id", entry_id_text(r.id)},
+          {"line", desk.config().name},
+          {"direction", r.requester == desk.local() ? "outgoing" : "incoming"},
+          {"state", std::string(procedure::state_name(state))},
+          {"kind", std::string(procedure::request_kind_name(r.proposal.kind))},
+          {"topic", r.proposal.topic},
+          {"precedence", std::string(precedence_name(r.precedence))},
+          {"awaiting", awaiting_json(desk, r, state)},
           {"deadline", deadline}};
 }
 
