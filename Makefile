@@ -12,7 +12,8 @@ JOBS ?= $(shell nproc)
 DEBIAN_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libsodium-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libtomlplusplus-dev \
   libspdlog-dev libboost-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  python3 python3-nacl python3-cbor2
+  python3 python3-nacl python3-cbor2 prometheus-cpp-dev liboath-dev libqrencode-dev \
+  python3-yaml python3-websocket
 
 # `make fuzz` and `make test` (which runs the fuzzers briefly) need these: libFuzzer comes with
 # clang, which the station itself is not built with (style.md: Debian's clang 14 cannot build

@@ -19,6 +19,7 @@ Command add_init_command(CLI::App& app) {
     std::string passphrase_file;
     std::string seed_hex;
     bool json = false;
+    bool no_api_tls = false;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* sub =
@@ -29,6 +30,9 @@ Command add_init_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--api", flags->api, "Where the API and console are served (HOST:PORT)")
       ->capture_default_str();
+  sub->add_flag("--no-api-tls", flags->no_api_tls,
+                "Serve the API over plain HTTP (only on a loopback --api: the demo, or a reverse "
+                "proxy on this host)");
   sub->add_option("--passphrase-file", flags->passphrase_file,
                   "Seal the identity key with the passphrase in this file (Argon2id)");
   sub->add_option("--seed-hex", flags->seed_hex,
@@ -41,6 +45,7 @@ Command add_init_command(CLI::App& app) {
             options.name = flags->name;
             options.listen = flags->listen;
             options.api = flags->api;
+            options.api_tls = !flags->no_api_tls;
             if (!flags->seed_hex.empty()) {
               options.seed_hex = flags->seed_hex;
             }
@@ -59,9 +64,13 @@ Command add_init_command(CLI::App& app) {
             if (flags->json) {
               print_json({{"fingerprint", fingerprint},
                           {"dir", options.dir},
-                          {"key_sealed", result->key_sealed}});
+                          {"key_sealed", result->key_sealed},
+                          {"api_fingerprint", result->api_fingerprint}});
             } else {
               std::cout << fingerprint << "\n";
+              std::cerr << "hotline: the API's certificate (what browsers show) has SHA-256 "
+                           "fingerprint "
+                        << result->api_fingerprint << "\n";
             }
             if (!result->key_sealed) {
               std::cerr << "hotline: note: the identity key is stored unencrypted in "

@@ -46,6 +46,7 @@ constexpr std::array<Permission, kActionCount> kTable = {{
     {{X,  X,  o,  X,  o}, kReadReports,       "read-reports",       "read the reports"},
     {{o,  o,  o,  o,  X}, kManageUsers,       "manage-users",       "manage users"},
     {{o,  o,  o,  o,  X}, kManageLines,       "manage-lines",       "manage lines"},
+    {{o,  o,  o,  X,  X}, kReadAudit,         "read-audit",         "read the audit trail"},
 }};
 // clang-format on
 

@@ -57,9 +57,10 @@ enum class Action {
   kReadReports,        // read the reports (time to acknowledge, to decide, outcomes)
   kManageUsers,        // add and disable users
   kManageLines,        // add and change lines and their terms
+  kReadAudit,          // read the audit trail of local actions (who did what, from where)
 };
 
-inline constexpr std::size_t kActionCount = static_cast<std::size_t>(Action::kManageLines) + 1;
+inline constexpr std::size_t kActionCount = static_cast<std::size_t>(Action::kReadAudit) + 1;
 
 // A stable name for logs and the API: "send-request", "confirm-decision", …
 std::string_view action_name(Action action);

@@ -14,7 +14,7 @@ constexpr std::array<Action, kActionCount> kAllActions = {
     Action::kConfirmDecision, Action::kWithdraw,      Action::kScheduleSession,
     Action::kConcludeSession, Action::kSendImmediate, Action::kAttachTranslation,
     Action::kReadRecord,      Action::kReadReports,   Action::kManageUsers,
-    Action::kManageLines};
+    Action::kManageLines,     Action::kReadAudit};
 
 std::set<Action> permitted_to(Role role) {
   std::set<Action> actions;
@@ -37,7 +37,7 @@ TEST(Roles, RefusalIsRefusedNamingTheRoleAndTheAction) {
 
 TEST(Roles, AuditorOnlyReads) {
   EXPECT_EQ(permitted_to(Role::kAuditor),
-            (std::set<Action>{Action::kReadRecord, Action::kReadReports}));
+            (std::set<Action>{Action::kReadRecord, Action::kReadReports, Action::kReadAudit}));
 }
 
 TEST(Roles, OperatorCannotConfirmADecision) {
@@ -49,9 +49,9 @@ TEST(Roles, OperatorCannotConfirmADecision) {
             "the operator role may not confirm a decision (confirm-decision)");
 }
 
-TEST(Roles, AdministratorManagesUsersAndLinesAndNothingElse) {
+TEST(Roles, AdministratorManagesUsersAndLinesReadsTheAuditTrailAndNothingElse) {
   EXPECT_EQ(permitted_to(Role::kAdministrator),
-            (std::set<Action>{Action::kManageUsers, Action::kManageLines}));
+            (std::set<Action>{Action::kManageUsers, Action::kManageLines, Action::kReadAudit}));
   EXPECT_FALSE(check_permitted(Role::kAdministrator, Action::kDecide).ok());
   EXPECT_FALSE(check_permitted(Role::kAdministrator, Action::kReadRecord).ok());
 }

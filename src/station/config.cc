@@ -75,6 +75,7 @@ Result<std::vector<std::string>> read_strings(const toml::node& node, const Plac
 
 Result<void> read_station(const toml::table& table, const std::string& source,
                           StationConfig& config) {
+  std::optional<Place> api_tls_at;
   for (auto&& [key, node] : table) {
     const Place at = place_of(source, "station." + std::string(key.str()), node);
     if (key == "name") {
@@ -94,12 +95,38 @@ Result<void> read_station(const toml::table& table, const std::string& source,
       if (config.log_format != "text" && config.log_format != "json") {
         return at.error("must be text or json");
       }
+    } else if (key == "api_tls") {
+      if (!node.is_boolean()) {
+        return at.error("must be true or false");
+      }
+      config.api_tls = *node.value<bool>();
+      api_tls_at.emplace(at);
+    } else if (key == "api_certificate") {
+      HOTLINE_ASSIGN(config.api_certificate, read_string(node, at));
+    } else if (key == "api_key") {
+      HOTLINE_ASSIGN(config.api_key, read_string(node, at));
+    } else if (key == "session_idle") {
+      HOTLINE_ASSIGN(config.session_idle, read_duration(node, at));
+    } else if (key == "session_max_age") {
+      HOTLINE_ASSIGN(config.session_max_age, read_duration(node, at));
+    } else if (key == "console_dir") {
+      HOTLINE_ASSIGN(config.console_dir, read_string(node, at));
     } else {
       return at.error("unknown key");
     }
   }
   if (config.name.empty()) {
     return Place{source, "station.name"}.error("is required");
+  }
+  // Sessions, passwords and the record would cross the network in clear text.
+  if (!config.api_tls && !config.api.is_loopback()) {
+    return api_tls_at->error(
+        "plain HTTP (false) is allowed only when station.api is a loopback "
+        "address, and it is " +
+        config.api.text());
+  }
+  if (config.session_idle <= 0 || config.session_max_age <= 0) {
+    return Place{source, "station.session_idle"}.error("sessions need a positive duration");
   }
   return success();
 }
@@ -249,6 +276,9 @@ Result<void> check_test_configuration(const StationConfig& config, const std::st
   if (!config.listen.is_loopback()) {
     return refuse("the station listens on", config.listen);
   }
+  if (!config.api.is_loopback()) {
+    return refuse("the API listens on", config.api);
+  }
   for (const LineConfig& line : config.lines) {
     for (const Endpoint& route : line.routes) {
       if (!route.is_loopback()) {
@@ -326,11 +356,20 @@ Result<StationConfig> load_config(const std::string& path) {
 }
 
 std::string render_config(const StationConfig& config) {
-  toml::table root{{"station", toml::table{{"name", config.name},
-                                           {"listen", config.listen.text()},
-                                           {"api", config.api.text()},
-                                           {"log_level", config.log_level},
-                                           {"log_format", config.log_format}}}};
+  toml::table root{
+      {"station", toml::table{{"name", config.name},
+                              {"listen", config.listen.text()},
+                              {"api", config.api.text()},
+                              {"log_level", config.log_level},
+                              {"log_format", config.log_format},
+                              {"api_tls", config.api_tls},
+                              {"api_certificate", config.api_certificate},
+                              {"api_key", config.api_key},
+                              {"session_idle", format_duration(config.session_idle)},
+                              {"session_max_age", format_duration(config.session_max_age)}}}};
+  if (!config.console_dir.empty()) {
+    root["station"].as_table()->insert("console_dir", config.console_dir);
+  }
   if (!config.lines.empty()) {
     toml::array lines;
     for (const auto& line : config.lines) {

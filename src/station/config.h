@@ -68,6 +68,17 @@ struct StationConfig {
   Endpoint api{"127.0.0.1", 7480};
   std::string log_level = "info";   // trace, debug, info, warn, error
   std::string log_format = "text";  // text (for people) or json (one object per line)
+  // The API over HTTPS (false: plain HTTP, allowed only when `api` is a loopback address), with
+  // the certificate and key made by init, or the operator's own (paths relative to the data
+  // directory unless absolute).
+  bool api_tls = true;
+  std::string api_certificate = "api-cert.pem";
+  std::string api_key = "api-key.pem";
+  // Sessions end after this long without a call, and this long after login regardless.
+  Micros session_idle = 15 * 60 * kMicrosPerSecond;
+  Micros session_max_age = 12 * 3600 * kMicrosPerSecond;
+  // The console's built files (web/dist); empty: the one installed beside the binary, if any.
+  std::string console_dir;
   std::vector<LineConfig> lines;
 
   const LineConfig* find_line(std::string_view name) const;

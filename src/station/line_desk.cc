@@ -47,7 +47,10 @@ LineDesk::LineDesk(asio::io_context& io, line::LineLink& link, store::RecordStor
     on_peer_checkpoint(c, holds_head);
   };
   observer.opened = [this] { on_opened(); };
-  observer.receipted = [this](std::uint64_t) { save_states(); };
+  observer.receipted = [this](std::uint64_t seq) {
+    publish("receipt", {{"seq", seq}});
+    save_states();
+  };
   link_.set_observer(std::move(observer));
 }
 
@@ -177,6 +180,12 @@ void LineDesk::on_stored(Result<std::vector<record::SignedEntry>> entries) {
   bool procedure_changed = false;
   for (const record::SignedEntry& entry : entries.value()) {
     procedure_changed = take_in(entry) || procedure_changed;
+    const record::EntryFields& f = entry.fields;
+    publish("entry", {{"id", entry_id_text({f.author, f.seq})},
+                      {"chain", f.author == local() ? "own" : "peer"},
+                      {"seq", f.seq},
+                      {"kind", f.kind},
+                      {"time", format_utc(f.time)}});
   }
   if (procedure_changed) {
     reproject();
@@ -230,6 +239,33 @@ void LineDesk::save_states(bool record_changed) {
     return;
   }
   saved_ = std::move(states);
+  publish_requests(rows);
+}
+
+void LineDesk::publish_requests(const std::vector<store::RequestStateRow>& rows) {
+  if (!events_) {
+    return;
+  }
+  // `rows` were made from book_.requests(), in its order.
+  std::size_t i = 0;
+  for (const auto& [id, request] : book_.requests()) {
+    if (i >= rows.size()) {
+      break;
+    }
+    std::string& last = published_[id];
+    if (last != rows[i].detail) {
+      last = rows[i].detail;
+      publish("request", {{"request", request_summary_json(*this, request)}});
+    }
+    ++i;
+  }
+}
+
+void LineDesk::publish(const std::string& type, nlohmann::json data) {
+  if (events_) {
+    data["line"] = config_.name;
+    events_(type, std::move(data));
+  }
 }
 
 // What the station does by itself when the peer's entries arrive.

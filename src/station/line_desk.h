@@ -130,6 +130,12 @@ class LineDesk {
   // The acknowledgement deadline a FLASH message sent now gets (none for other precedences).
   std::optional<Micros> message_ack_deadline(Precedence precedence) const;
 
+  // Where the desk reports what a console shows live (api/event_hub.h): "entry" for every entry
+  // stored on either chain, "receipt" when the peer's receipt covers more of our chain, "request"
+  // for a request whose state or steps changed, "notice" for every notice raised.
+  using EventSink = std::function<void(const std::string& type, nlohmann::json data)>;
+  void set_event_sink(EventSink sink) { events_ = std::move(sink); }
+
  private:
   void on_stored(Result<std::vector<record::SignedEntry>> entries);
   void on_peer_checkpoint(const record::SignedCheckpoint& checkpoint, bool holds_head);
@@ -139,6 +145,8 @@ class LineDesk {
   void reproject();
   // Writes the request_states table if `record_changed` or a state changed since it was written.
   void save_states(bool record_changed = false);
+  void publish_requests(const std::vector<store::RequestStateRow>& rows);
+  void publish(const std::string& type, nlohmann::json data);
   void react(const std::vector<record::SignedEntry>& fresh);
   void flag_outside_terms(const record::SignedEntry& entry);
   void author_automatic(std::string kind, cbor::Value body, std::string what);
@@ -165,6 +173,9 @@ class LineDesk {
   LineConfig config_;
   link::asio::steady_timer timer_;
   bool stopped_ = false;
+  EventSink events_;
+  // Each request as last published to the event sink, to publish only what changed.
+  std::map<procedure::EntryRef, std::string> published_;
 
   // The entries of each chain that the procedure reads, in seq order.
   std::vector<record::SignedEntry> own_entries_;

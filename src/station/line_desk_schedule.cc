@@ -7,6 +7,7 @@
 
 #include "core/duration.h"
 #include "station/line_desk.h"
+#include "station/procedure_json.h"
 
 namespace hotline::station {
 
@@ -69,6 +70,7 @@ void LineDesk::raise(const std::string& subject, const std::string& kind,
     spdlog::error("line {}: cannot store a notice: {}", config_.name, added.error().message);
   }
   raised_.emplace(subject, kind);
+  publish("notice", {{"notice", notice_json(notice)}});
   if (is_flag(kind)) {
     flags_[subject].push_back(notice);
   }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "api/api_certificate.h"
 #include "core/file_io.h"
 #include "crypto/key_file.h"
 #include "station/config.h"
@@ -34,6 +35,13 @@ Result<StationConfig> initial_config(const InitOptions& options) {
   config.name = options.name;
   HOTLINE_ASSIGN(config.listen, Endpoint::parse(options.listen));
   HOTLINE_ASSIGN(config.api, Endpoint::parse(options.api));
+  config.api_tls = options.api_tls;
+  if (!config.api_tls && !config.api.is_loopback()) {
+    return make_error(Errc::kInvalidArgument,
+                      "--no-api-tls: plain HTTP is allowed only when "
+                      "--api is a loopback address, not " +
+                          config.api.text());
+  }
   return config;
 }
 
@@ -64,7 +72,11 @@ Result<InitResult> init_station(const InitOptions& options) {
   HOTLINE_TRY(create_file_durably(paths.config(), as_bytes(text), 0600));
   store::SqliteOptions store_options;
   HOTLINE_ASSIGN(auto store, store::open_sqlite_store(paths.database(), store_options));
-  return InitResult{key->public_key(), options.passphrase.has_value()};
+  HOTLINE_ASSIGN(
+      std::string api_fingerprint,
+      api::make_api_certificate(paths.resolve(config.api_certificate),
+                                paths.resolve(config.api_key), config.name, config.api.host));
+  return InitResult{key->public_key(), options.passphrase.has_value(), api_fingerprint};
 }
 
 Result<StationPaths> open_station_dir(const std::string& dir) {

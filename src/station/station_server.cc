@@ -25,6 +25,8 @@
 #include "station/people.h"
 #include "station/procedure_api.h"
 #include "station/procedure_json.h"
+#include "station/record_api.h"
+#include "station/station_api.h"
 #include "station/station_dir.h"
 
 namespace hotline::station {
@@ -92,6 +94,24 @@ class Station {
     procedure_api_ =
         std::make_unique<ProcedureApi>(*store_, std::move(desks), test_clock_ ? &clock_ : nullptr,
                                        [this](Micros offset) { test_clock_moved(offset); });
+    api_ = std::make_unique<StationApi>(StationApiParts{
+        io_, clock_, *store_, config_, paths_, test_clock_,
+        [this](const ControlRequest& request, ControlResponder respond) {
+          handle(request, std::move(respond));
+        },
+        [this] {
+          std::vector<line::LineStatus> lines;
+          for (const auto& [peer, link] : links_) {
+            lines.push_back(link->status());
+          }
+          return lines;
+        },
+        [this] { return std::make_pair(handshakes_refused_, handshakes_failed_); }});
+    for (auto& [name, desk] : desks_) {
+      desk->set_event_sink([this](const std::string& type, json data) {
+        api_->events().publish(type, std::move(data), procedure::Action::kReadRecord);
+      });
+    }
     return success();
   }
 
@@ -103,10 +123,11 @@ class Station {
 
   Result<void> run() {
     HOTLINE_TRY(start_listener());
+    HOTLINE_TRY(api_->start());
     HOTLINE_ASSIGN(control_, ControlServer::start(
                                  io_, control_socket_path(paths_.dir),
                                  [this](const ControlRequest& request, ControlResponder respond) {
-                                   handle(request, std::move(respond));
+                                   handle_local(request, std::move(respond));
                                  }));
     asio::signal_set signals(io_, SIGINT, SIGTERM);
     signals.async_wait([this](boost::system::error_code ec, int signal) {
@@ -302,6 +323,79 @@ class Station {
     if (control_) {
       control_->stop();
     }
+    if (api_) {
+      api_->stop();
+    }
+  }
+
+  // GET /v1/lines/{line}/record (record_api.h), or nullopt for another path.
+  std::optional<ControlResponse> record_endpoint(const ControlRequest& request,
+                                                 const std::string& path) {
+    const std::string prefix = "/v1/lines/";
+    const std::string suffix = "/record";
+    if (!path.starts_with(prefix) || !path.ends_with(suffix) ||
+        path.size() <= prefix.size() + suffix.size()) {
+      return std::nullopt;
+    }
+    const std::string name =
+        path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    auto line = line_names_.find(name);
+    if (line == line_names_.end()) {
+      return message_response(404, "no line named '" + name + "'");
+    }
+    if (request.method != "GET") {
+      return message_response(405, "use GET to read the record");
+    }
+    const std::size_t question = request.target.find('?');
+    const line::LineLink& link = *links_.at(line->second);
+    return record_page(*store_, link.parties(), link.status().receipted,
+                       question == std::string::npos ? "" : request.target.substr(question + 1));
+  }
+
+  // A request on the control socket: the owner acting for the user its body names ("as"). What
+  // changes state is written to the audit trail, as the API's calls are (api_dispatcher.h).
+  void handle_local(const ControlRequest& request, ControlResponder respond) {
+    if (request.method == "GET") {
+      handle(request, std::move(respond));
+      return;
+    }
+    json body = json::parse(request.body, nullptr, false);
+    const std::string user = body.is_object() && body.contains("as") && body["as"].is_string()
+                                 ? body["as"].get<std::string>()
+                                 : "";
+    const std::string action =
+        request.method + " " + request.target.substr(0, request.target.find('?'));
+    handle(request, [this, user, action, respond](ControlResponse response) {
+      audit_local(user, action, response);
+      respond(std::move(response));
+    });
+  }
+
+  void audit_local(const std::string& user, const std::string& action,
+                   const ControlResponse& response) {
+    std::string detail;
+    json body = json::parse(response.body, nullptr, false);
+    if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+      detail = body["error"].get<std::string>();
+    } else if (body.is_object() && body.contains("id") && body["id"].is_string()) {
+      detail = "id " + body["id"].get<std::string>();
+    }
+    std::string role = "owner";
+    if (!user.empty()) {
+      auto found = store_->user(user);
+      role = found.ok() ? found->role : "";
+    }
+    store::AuditRow row{0,
+                        clock_.now(),
+                        user.empty() ? "(owner)" : user,
+                        role,
+                        "control socket",
+                        action,
+                        response.status,
+                        std::move(detail)};
+    if (auto added = store_->add_audit(row); !added.ok()) {
+      spdlog::error("AUDIT could not record {} by '{}': {}", action, user, added.error().message);
+    }
   }
 
   void handle(const ControlRequest& request, ControlResponder respond) {
@@ -309,6 +403,15 @@ class Station {
       std::string path = request.target.substr(0, request.target.find('?'));
       if (path == "/v1/status" && request.method == "GET") {
         respond(status());
+        return;
+      }
+      if (path == "/v1/lines" && request.method == "GET") {
+        json answer = json::parse(status().body);
+        respond(json_response(200, {{"station", config_.name}, {"lines", answer["lines"]}}));
+        return;
+      }
+      if (auto record = record_endpoint(request, path)) {
+        respond(std::move(*record));
         return;
       }
       if (procedure_api_->handle(request, path, respond)) {
@@ -559,6 +662,7 @@ class Station {
   bool test_clock_ = false;
   std::map<std::string, std::unique_ptr<LineDesk>> desks_;  // by line name
   std::unique_ptr<ProcedureApi> procedure_api_;
+  std::unique_ptr<StationApi> api_;
   line::LinkTiming timing_;
   std::vector<std::unique_ptr<asio::ssl::context>> client_tls_;
   std::unique_ptr<asio::ssl::context> server_tls_;

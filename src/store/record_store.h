@@ -103,8 +103,27 @@ struct UserRecord {
   bool disabled = false;
   Micros created_at = 0;              // the store's clock when added; ignored by add_user
   std::optional<Micros> disabled_at;  // the store's clock when first disabled; ignored by add_user
+  // The second factor (api/totp.h): the base32 secret once enrolled, and the last 30-second step
+  // whose code was accepted, so that a code is used once. Ignored by add_user.
+  std::optional<std::string> totp_secret;
+  std::int64_t totp_last_step = 0;
 
   bool operator==(const UserRecord&) const = default;
+};
+
+// One local action in the audit trail (design.md §6): who did what, when, from where, and how it
+// ended. Rows are only ever added.
+struct AuditRow {
+  std::uint64_t id = 0;  // assigned by the store, increasing; ignored by add_audit
+  Micros at = 0;         // the station's clock
+  std::string user;      // who acted, or the name tried by a failed login; "" if none was given
+  std::string role;      // their role then; "" if not logged in
+  std::string source;    // where from: "api 127.0.0.1:40312", "control socket"
+  std::string action;    // e.g. "login", "login-failed", "POST /api/v1/lines/x/requests"
+  int outcome = 0;       // the HTTP status answered
+  std::string detail;    // e.g. the error message, or the id created
+
+  bool operator==(const AuditRow&) const = default;
 };
 
 // One request's state as the procedure last computed it from the record: a cache for tools, which
@@ -264,6 +283,22 @@ class RecordStore {
   // a disabled user succeeds and keeps the time it was first disabled (a script that disables
   // someone can be run twice). kNotFound, naming it, if there is no such user.
   [[nodiscard]] virtual Result<void> disable_user(const std::string& name) = 0;
+  // Enrols (a secret) or removes (nullopt) the user's second factor; the last used step is reset.
+  // Durable on success. kNotFound if there is no such user.
+  [[nodiscard]] virtual Result<void> set_user_totp(const std::string& name,
+                                                   std::optional<std::string> secret) = 0;
+  // Records that the code of time step `step` was used by `name`, if `step` is later than the last
+  // one used: true. False, writing nothing, for a step already used or earlier (a replayed code).
+  // Decided inside the write, so two logins with one code cannot both succeed.
+  [[nodiscard]] virtual Result<bool> use_totp_step(const std::string& name, std::int64_t step) = 0;
+
+  // --- audit trail ---
+
+  // Appends `row` (its id is ignored); durable on success. Returns its id.
+  [[nodiscard]] virtual Result<std::uint64_t> add_audit(const AuditRow& row) = 0;
+  // Up to `limit` rows with an id greater than `after_id`, ordered by id.
+  [[nodiscard]] virtual Result<std::vector<AuditRow>> audit(std::uint64_t after_id,
+                                                            std::size_t limit) = 0;
 
   // --- procedure state (local, not part of the record) ---
   // Every call below that names a line fails with kNotFound for a line that was never added.

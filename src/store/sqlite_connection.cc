@@ -140,6 +140,18 @@ Bytes Statement::column_blob(int column) const {
   return Bytes(data, data + size);
 }
 
+Statement& Statement::bind_null(int index) {
+  int rc = sqlite3_bind_null(statement_, index);
+  if (bind_error_ == SQLITE_OK) {
+    bind_error_ = rc;
+  }
+  return *this;
+}
+
+bool Statement::column_is_null(int column) const {
+  return sqlite3_column_type(statement_, column) == SQLITE_NULL;
+}
+
 std::string Statement::column_text(int column) const {
   const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
   int size = sqlite3_column_bytes(statement_, column);

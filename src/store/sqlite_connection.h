@@ -48,6 +48,7 @@ class Statement {
   Statement& bind_int(int index, std::int64_t value);
   Statement& bind_blob(int index, ByteView value);
   Statement& bind_text(int index, std::string_view value);
+  Statement& bind_null(int index);
 
   // Advances: true when a row is available, false when the statement is done.
   [[nodiscard]] Result<bool> step();
@@ -58,6 +59,7 @@ class Statement {
   std::int64_t column_int(int column) const;
   Bytes column_blob(int column) const;
   std::string column_text(int column) const;
+  bool column_is_null(int column) const;
 
   // Ends the current use: resets the statement and clears its bindings. A statement left
   // unreset would keep its read transaction, and with it an old snapshot, open.

@@ -353,6 +353,41 @@ Result<void> SqliteRecordStore::disable_user(const std::string& name) {
       .get();
 }
 
+Result<void> SqliteRecordStore::set_user_totp(const std::string& name,
+                                              std::optional<std::string> secret) {
+  return submit([name, secret](Connection& db, Micros) -> Result<void> {
+           HOTLINE_ASSIGN(std::optional<UserRecord> existing, user_table::find_user(db, name));
+           if (!existing) {
+             return make_error(Errc::kNotFound, db.path() + ": no user named '" + name + "'");
+           }
+           return user_table::set_totp(db, name, secret);
+         })
+      .get();
+}
+
+Result<bool> SqliteRecordStore::use_totp_step(const std::string& name, std::int64_t step) {
+  auto used = std::make_shared<bool>(false);  // written on the writer thread, read once durable
+  HOTLINE_TRY(submit([name, step, used](Connection& db, Micros) -> Result<void> {
+                HOTLINE_ASSIGN(*used, user_table::use_totp_step(db, name, step));
+                return success();
+              }).get());
+  return *used;
+}
+
+Result<std::uint64_t> SqliteRecordStore::add_audit(const AuditRow& row) {
+  auto id = std::make_shared<std::uint64_t>(0);
+  HOTLINE_TRY(submit([row, id](Connection& db, Micros) -> Result<void> {
+                HOTLINE_ASSIGN(*id, user_table::insert_audit(db, row));
+                return success();
+              }).get());
+  return *id;
+}
+
+Result<std::vector<AuditRow>> SqliteRecordStore::audit(std::uint64_t after_id, std::size_t limit) {
+  std::lock_guard lock(read_mutex_);
+  return user_table::select_audit(*reader_, after_id, limit);
+}
+
 Result<std::vector<UserRecord>> SqliteRecordStore::users() {
   std::lock_guard lock(read_mutex_);
   return user_table::select_users(*reader_);

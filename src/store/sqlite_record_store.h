@@ -67,6 +67,12 @@ class SqliteRecordStore final : public RecordStore {
   [[nodiscard]] Result<std::vector<UserRecord>> users() override;
   [[nodiscard]] Result<UserRecord> user(const std::string& name) override;
   [[nodiscard]] Result<void> disable_user(const std::string& name) override;
+  [[nodiscard]] Result<void> set_user_totp(const std::string& name,
+                                           std::optional<std::string> secret) override;
+  [[nodiscard]] Result<bool> use_totp_step(const std::string& name, std::int64_t step) override;
+  [[nodiscard]] Result<std::uint64_t> add_audit(const AuditRow& row) override;
+  [[nodiscard]] Result<std::vector<AuditRow>> audit(std::uint64_t after_id,
+                                                    std::size_t limit) override;
   [[nodiscard]] Result<void> replace_request_states(
       const LineId& line, const std::vector<RequestStateRow>& rows) override;
   [[nodiscard]] Result<std::vector<RequestStateRow>> request_states(const LineId& line) override;

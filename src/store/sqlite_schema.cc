@@ -154,6 +154,25 @@ CREATE TABLE decision_drafts (
 );
 CREATE INDEX decision_drafts_by_line ON decision_drafts (line_id, id);
 )sql"},
+    {"add the second factor and the audit trail", R"sql(
+-- A user's TOTP secret (base32, RFC 6238) once enrolled, and the last 30-second step whose code
+-- was accepted: a code is used once.
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+
+-- Every local action (design.md §6): who, what, when, from where, and the answer. Rows are only
+-- added. AUTOINCREMENT: ids only grow, so a reader can follow the trail with "after id N".
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,             -- this station's clock, microseconds
+  user TEXT NOT NULL,              -- who acted, or the name a failed login tried
+  role TEXT NOT NULL,
+  source TEXT NOT NULL,            -- "api ADDRESS:PORT" or "control socket"
+  action TEXT NOT NULL,
+  outcome INTEGER NOT NULL,        -- the HTTP status answered
+  detail TEXT NOT NULL
+);
+)sql"},
 };
 
 constexpr int kCurrentVersion = static_cast<int>(std::size(kMigrations));

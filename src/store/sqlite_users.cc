@@ -4,7 +4,8 @@ namespace hotline::store::user_table {
 namespace {
 
 constexpr const char* kColumns =
-    "SELECT name, role, password_hash, disabled, created_at, disabled_at FROM users";
+    "SELECT name, role, password_hash, disabled, created_at, disabled_at, totp_secret, "
+    "totp_last_step FROM users";
 
 // A row of kColumns. A NULL disabled_at reads as 0 through column_int, so `disabled` says whether
 // it is set (the table's CHECK keeps the two in agreement).
@@ -18,6 +19,10 @@ UserRecord user_from_row(const Statement& row) {
   if (user.disabled) {
     user.disabled_at = row.column_int(5);
   }
+  if (!row.column_is_null(6)) {
+    user.totp_secret = row.column_text(6);
+  }
+  user.totp_last_step = row.column_int(7);
   return user;
 }
 
@@ -61,6 +66,71 @@ Result<std::vector<UserRecord>> select_users(Connection& db) {
       return found;
     }
     found.push_back(user_from_row(*query));
+  }
+}
+
+Result<void> set_totp(Connection& db, const std::string& name,
+                      const std::optional<std::string>& secret) {
+  HOTLINE_ASSIGN(StatementUse update,
+                 db.statement("UPDATE users SET totp_secret = ?2, totp_last_step = 0 "
+                              "WHERE name = ?1"));
+  update->bind_text(1, name);
+  if (secret) {
+    update->bind_text(2, *secret);
+  } else {
+    update->bind_null(2);
+  }
+  return update->run();
+}
+
+Result<bool> use_totp_step(Connection& db, const std::string& name, std::int64_t step) {
+  HOTLINE_ASSIGN(StatementUse update,
+                 db.statement("UPDATE users SET totp_last_step = ?2 WHERE name = ?1 AND "
+                              "totp_last_step < ?2 RETURNING 1"));
+  update->bind_text(1, name).bind_int(2, step);
+  return update->step();  // a row only if it moved
+}
+
+Result<std::uint64_t> insert_audit(Connection& db, const AuditRow& row) {
+  HOTLINE_ASSIGN(StatementUse insert,
+                 db.statement("INSERT INTO audit (at, user, role, source, action, outcome, "
+                              "detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id"));
+  insert->bind_int(1, row.at)
+      .bind_text(2, row.user)
+      .bind_text(3, row.role)
+      .bind_text(4, row.source)
+      .bind_text(5, row.action)
+      .bind_int(6, row.outcome)
+      .bind_text(7, row.detail);
+  HOTLINE_ASSIGN(bool has_row, insert->step());
+  if (!has_row) {
+    return make_error(Errc::kInternal, db.path() + ": the audit row was not inserted");
+  }
+  return static_cast<std::uint64_t>(insert->column_int(0));
+}
+
+Result<std::vector<AuditRow>> select_audit(Connection& db, std::uint64_t after_id,
+                                           std::size_t limit) {
+  HOTLINE_ASSIGN(StatementUse query,
+                 db.statement("SELECT id, at, user, role, source, action, outcome, detail FROM "
+                              "audit WHERE id > ?1 ORDER BY id LIMIT ?2"));
+  query->bind_int(1, clamp_to_int64(after_id)).bind_int(2, clamp_to_int64(limit));
+  std::vector<AuditRow> rows;
+  for (;;) {
+    HOTLINE_ASSIGN(bool has_row, query->step());
+    if (!has_row) {
+      return rows;
+    }
+    AuditRow row;
+    row.id = static_cast<std::uint64_t>(query->column_int(0));
+    row.at = query->column_int(1);
+    row.user = query->column_text(2);
+    row.role = query->column_text(3);
+    row.source = query->column_text(4);
+    row.action = query->column_text(5);
+    row.outcome = static_cast<int>(query->column_int(6));
+    row.detail = query->column_text(7);
+    rows.push_back(std::move(row));
   }
 }
 

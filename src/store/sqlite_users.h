@@ -1,4 +1,5 @@
-// store/sqlite_users.h — how users are written to and read from the users table.
+// store/sqlite_users.h — how users are written to and read from the users table, and the audit
+// trail of what they did to and from the audit table.
 //
 // Like sqlite_tables.h, these run on the connection they are given (the writer's inside its
 // transaction, or the reader's) and check only what a row needs. That a name is never reused is
@@ -27,5 +28,17 @@ namespace hotline::store::user_table {
 
 // Every user, ordered by name.
 [[nodiscard]] Result<std::vector<UserRecord>> select_users(Connection& db);
+
+// Sets (or clears) the user's TOTP secret and resets the last used step.
+[[nodiscard]] Result<void> set_totp(Connection& db, const std::string& name,
+                                    const std::optional<std::string>& secret);
+// Moves the user's last used TOTP step to `step` if it is later: true; false if not.
+[[nodiscard]] Result<bool> use_totp_step(Connection& db, const std::string& name,
+                                         std::int64_t step);
+
+// The audit trail: appends a row and returns its id; reads rows after an id, in order.
+[[nodiscard]] Result<std::uint64_t> insert_audit(Connection& db, const AuditRow& row);
+[[nodiscard]] Result<std::vector<AuditRow>> select_audit(Connection& db, std::uint64_t after_id,
+                                                         std::size_t limit);
 
 }  // namespace hotline::store::user_table
