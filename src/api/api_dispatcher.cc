@@ -95,7 +95,11 @@ std::optional<HttpReply> ApiDispatcher::check_access(const HttpCall& call, Check
   }
   if (route->access != Access::kPublic) {
     Caller caller;
-    if (auto refused = check_session(call, caller)) {
+    auto refused = check_session(call, caller);
+    if (!caller.user.empty()) {
+      checked.caller = caller;  // known even when refused, for the audit trail
+    }
+    if (refused) {
       return refused;
     }
     if (route->access == Access::kAction) {
@@ -104,7 +108,6 @@ std::optional<HttpReply> ApiDispatcher::check_access(const HttpCall& call, Check
         return error_reply(403, "user '" + caller.user + "': " + permitted.error().message);
       }
     }
-    checked.caller = std::move(caller);
   } else if (changes_state(call.method) && !same_origin(call)) {
     return error_reply(403,
                        "refused: the request comes from another site (Origin " + call.origin + ")");
@@ -128,7 +131,10 @@ void ApiDispatcher::handle(const HttpCall& call, Reply reply) {
       return;
     }
     if (changes_state(call.method)) {
-      audit(call, "", "", call.method + " " + call.path, *refused);
+      const bool known = checked.caller.has_value();
+      audit(call, known ? checked.caller->user : "",
+            known ? std::string(procedure::role_name(checked.caller->role)) : "",
+            call.method + " " + call.path, *refused);
     }
     answer(std::move(*refused));
     return;
@@ -237,6 +243,9 @@ std::variant<Subscriber, HttpReply> ApiDispatcher::open_events(const HttpCall& c
   Checked checked;
   if (auto refused = check_access(call, checked)) {
     return std::move(*refused);
+  }
+  if (checked.match.route->pattern != "/api/v1/events" || !checked.caller) {
+    return error_reply(400, "only GET /api/v1/events is a WebSocket");
   }
   if (!same_origin(call)) {
     // A WebSocket is not covered by the same-origin policy: another site's page could open one

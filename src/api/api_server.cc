@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <deque>
 #include <unordered_map>
 
@@ -196,7 +197,7 @@ std::string query_value(const std::string& query, const std::string& key) {
   return "";
 }
 
-// The live event stream of one console (docs/api.md, "Events").
+// The live event stream of one console (docs/api.yaml, /api/v1/events).
 template <class Stream>
 asio::awaitable<void> serve_events(std::shared_ptr<ApiServerState> state, Stream stream,
                                    Request request, Subscriber subscriber, std::string after,
@@ -295,6 +296,22 @@ asio::awaitable<void> serve_events(std::shared_ptr<ApiServerState> state, Stream
   state->closers.erase(connection);
 }
 
+// Reads and drops what the client still sends (up to kMaxDrained, for at most kDrainTime), so
+// that a client sending a body we refused reads our answer instead of a reset connection.
+template <class Stream>
+asio::awaitable<void> drain(Stream& stream) {
+  constexpr std::size_t kMaxDrained = 4 << 20;
+  constexpr std::chrono::seconds kDrainTime{2};
+  beast::get_lowest_layer(stream).expires_after(kDrainTime);
+  std::array<char, 16384> sink;
+  std::size_t drained = 0;
+  ErrorCode ec;
+  while (!ec && drained < kMaxDrained) {
+    drained += co_await stream.async_read_some(asio::buffer(sink),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
 // One connection: requests one at a time until the client closes, an error occurs, or the
 // request becomes an event stream.
 template <class Stream>
@@ -316,13 +333,15 @@ asio::awaitable<void> serve_requests(std::shared_ptr<ApiServerState> state,
     std::optional<HttpReply> reply;
     unsigned version = 11;
     bool keep_alive = false;
+    bool unread = false;  // the client may still be sending a body we refused to read
     if (ec) {
       reply = rejection_for(ec);
+      unread = ec == http::error::body_limit;
     } else {
       Request request = parser.release();
       version = request.version();
       keep_alive = request.keep_alive();
-      if (websocket::is_upgrade(request)) {
+      if (websocket::is_upgrade(request) && request.target().starts_with("/api/v1/events")) {
         HttpCall call = to_call(request, from, from_loopback);
         auto subscriber = state->dispatcher.open_events(call);
         if (std::holds_alternative<Subscriber>(subscriber)) {
@@ -344,6 +363,9 @@ asio::awaitable<void> serve_requests(std::shared_ptr<ApiServerState> state,
     Response response = to_http(std::move(*reply), version, keep_alive, tls);
     beast::get_lowest_layer(*stream).expires_after(kIdleTimeout);
     co_await http::async_write(*stream, response, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && !keep_alive && unread) {
+      co_await drain(*stream);
+    }
     if (ec || !keep_alive) {
       break;
     }

@@ -7,7 +7,7 @@
 // 400; a client silent for 30 s is disconnected), hands each to the ApiDispatcher, and writes the
 // reply with the security headers every response carries (a strict Content-Security-Policy,
 // nosniff, no framing, no referrer, no caching, and HSTS over TLS). GET /api/v1/events with a
-// WebSocket upgrade becomes the live event stream (docs/api.md, "Events").
+// WebSocket upgrade becomes the live event stream (docs/api.yaml, /api/v1/events).
 //
 // Runs on the station's io_context (one thread). Must outlive nothing: stop() closes everything.
 #pragma once

@@ -19,7 +19,7 @@ constexpr std::array kRoutes = {
     // Operations.
     Route{"GET",    "/healthz",                                        kPublic,  kReadRecord,        kReads, kServer},
     Route{"GET",    "/metrics",                                        kPublic,  kReadRecord,        kReads, kServer},
-    // Sessions (api_handlers.cc).
+    // Sessions (session_endpoints.cc).
     Route{"POST",   "/api/v1/session",                                 kPublic,  kReadRecord,        kReads, kServer},
     Route{"GET",    "/api/v1/session",                                 kSession, kReadRecord,        kReads, kServer},
     Route{"DELETE", "/api/v1/session",                                 kSession, kReadRecord,        kReads, kServer},

@@ -203,7 +203,7 @@ void ApiDispatcher::finish_login(const HttpCall& call, const std::string& name,
   }
   guard_.succeeded(name);
   context_.metrics.login("success");
-  const std::string session = sessions_.create(name, call.from, false);
+  const std::string session = sessions_.create(name, call.from);
   HttpReply done = session_info(Caller{session, name, procedure::parse_role(user->role).value(),
                                        user->totp_secret.has_value()},
                                 session);
@@ -331,7 +331,9 @@ void ApiDispatcher::add_user(const json& body, Reply reply) {
       [this, made, reply = std::move(reply)] {
         const Result<store::UserRecord>& user = **made;
         if (!user.ok()) {
-          reply(error_reply(400, "field 'password': " + user.error().message));
+          const bool bad_input = user.error().code == Errc::kInvalidArgument;
+          reply(error_reply(bad_input ? 400 : 500,
+                            (bad_input ? "field 'password': " : "") + user.error().message));
           return;
         }
         auto added = context_.store.add_user(user.value());
@@ -347,8 +349,10 @@ void ApiDispatcher::add_user(const json& body, Reply reply) {
 HttpReply ApiDispatcher::disable_user(const std::string& name) {
   auto disabled = context_.store.disable_user(name);
   if (!disabled.ok()) {
-    return error_reply(disabled.error().code == Errc::kNotFound ? 404 : 500,
-                       disabled.error().message);
+    // The store names its file; the API's caller needs only the user.
+    return disabled.error().code == Errc::kNotFound
+               ? error_reply(404, "no user named '" + name + "'")
+               : error_reply(500, disabled.error().message);
   }
   sessions_.end_user(name);
   return json_body(200, {{"name", name}, {"disabled", true}});
@@ -357,7 +361,9 @@ HttpReply ApiDispatcher::disable_user(const std::string& name) {
 HttpReply ApiDispatcher::reset_totp(const std::string& name) {
   auto reset = context_.store.set_user_totp(name, std::nullopt);
   if (!reset.ok()) {
-    return error_reply(reset.error().code == Errc::kNotFound ? 404 : 500, reset.error().message);
+    return reset.error().code == Errc::kNotFound
+               ? error_reply(404, "no user named '" + name + "'")
+               : error_reply(500, reset.error().message);
   }
   return json_body(200, {{"name", name}, {"totp_enrolled", false}});
 }

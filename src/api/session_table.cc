@@ -36,14 +36,13 @@ bool tokens_equal(const std::string& a, const std::string& b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string SessionTable::create(const std::string& user, const std::string& from,
-                                 bool awaiting_totp) {
+std::string SessionTable::create(const std::string& user, const std::string& from) {
   if (sessions_.size() >= limits_.max_sessions) {
     evict_oldest();
   }
   const Micros now = clock_.now();
   std::string id = random_token();
-  sessions_[id_hash(id)] = Session{user, random_token(), from, now, now, awaiting_totp};
+  sessions_[id_hash(id)] = Session{user, random_token(), from, now, now};
   return id;
 }
 

@@ -34,9 +34,6 @@ struct Session {
   std::string from;        // the address it logged in from
   Micros created_at = 0;
   Micros last_used_at = 0;
-  // A login whose password was right but whose second factor is still to come: it may only
-  // present its TOTP code (api_handlers.cc).
-  bool awaiting_totp = false;
 };
 
 class SessionTable {
@@ -44,7 +41,7 @@ class SessionTable {
   SessionTable(const Clock& clock, SessionLimits limits) : clock_(clock), limits_(limits) {}
 
   // Starts a session for `user` and returns its id (base64url, 43 characters): the cookie value.
-  std::string create(const std::string& user, const std::string& from, bool awaiting_totp);
+  std::string create(const std::string& user, const std::string& from);
 
   // The live session with id `id`, marked used now; nullptr if there is none or it expired (an
   // expired session is removed). The pointer is valid until the next call.

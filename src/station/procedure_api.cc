@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
 #include "core/duration.h"
 #include "station/people.h"
 #include "station/procedure_json.h"
@@ -154,10 +156,10 @@ void ProcedureApi::line_endpoint(LineDesk& desk, const ControlRequest& request,
       return;
     }
     std::uint64_t number = 0;
-    try {
-      number = std::stoull(parts[4]);
-    } catch (const std::exception&) {
-      respond(error_response(make_error(Errc::kNotFound, "no draft " + parts[4])));
+    const std::string& text = parts[4];
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+      respond(error_response(make_error(Errc::kNotFound, "no draft " + text)));
       return;
     }
     auto fields = Fields::parse(request.body);

@@ -406,8 +406,7 @@ class Station {
         return;
       }
       if (path == "/v1/lines" && request.method == "GET") {
-        json answer = json::parse(status().body);
-        respond(json_response(200, {{"station", config_.name}, {"lines", answer["lines"]}}));
+        respond(lines_health());
         return;
       }
       if (auto record = record_endpoint(request, path)) {
@@ -635,6 +634,26 @@ class Station {
                                {"handshakes_failed", handshakes_failed_},
                                {"lines", lines},
                                {"requests", requests}});
+  }
+
+  // The lines and their health, for every role (administrators included): no requests, no
+  // content, only whether and how each line is connected.
+  ControlResponse lines_health() {
+    json lines = json::array();
+    for (const auto& [peer, link] : links_) {
+      line::LineStatus s = link->status();
+      const LinkTestStatus& tests = desks_.at(s.name)->link_tests();
+      lines.push_back({{"name", s.name},
+                       {"peer", link->parties().peer.fingerprint()},
+                       {"state", s.state},
+                       {"route", s.route ? json(*s.route) : json()},
+                       {"routes", config_.find_line(s.name)->routes.size()},
+                       {"round_trip_us", s.round_trip ? json(s.round_trip->count()) : json()},
+                       {"last_test_at", tests.last_sent_at ? json(format_utc(*tests.last_sent_at))
+                                                           : json()},
+                       {"tests_missed", tests.missed}});
+    }
+    return json_response(200, {{"station", config_.name}, {"lines", lines}});
   }
 
   // How many requests of the line are in each state now.
