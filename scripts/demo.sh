@@ -8,6 +8,9 @@ set -euo pipefail
 hotline=$(realpath "${1:-build/release/hotline}")
 alpha_port=${DEMO_ALPHA_PORT:-17401}
 bravo_port=${DEMO_BRAVO_PORT:-17402}
+# The API and console of each station (plain HTTP: they listen on loopback only).
+alpha_api=${DEMO_ALPHA_API_PORT:-17481}
+bravo_api=${DEMO_BRAVO_API_PORT:-17482}
 dir=$(mktemp -d /tmp/hotline-demo-XXXXXX)
 line=alpha-bravo
 pids=()
@@ -43,8 +46,10 @@ delivered() {
 }
 
 echo "== Two stations, each with its own identity, database and configuration"
-"$hotline" init --dir "$dir/alpha" --name alpha --listen "127.0.0.1:$alpha_port" 2>/dev/null
-"$hotline" init --dir "$dir/bravo" --name bravo --listen "127.0.0.1:$bravo_port" 2>/dev/null
+"$hotline" init --dir "$dir/alpha" --name alpha --listen "127.0.0.1:$alpha_port" \
+  --api "127.0.0.1:$alpha_api" --no-api-tls 2>/dev/null
+"$hotline" init --dir "$dir/bravo" --name bravo --listen "127.0.0.1:$bravo_port" \
+  --api "127.0.0.1:$bravo_api" --no-api-tls 2>/dev/null
 alpha_fp=$("$hotline" fingerprint --dir "$dir/alpha")
 bravo_fp=$("$hotline" fingerprint --dir "$dir/bravo")
 echo
@@ -99,6 +104,28 @@ echo
 echo "== The report: computed from the record alone, the same at both stations"
 "$hotline" report --dir "$dir/bravo" --line $line
 echo
+echo "== The HTTP API: alpha's duty officer logs in, sends a FLASH message, reads the request"
+python3 - "$alpha_api" "$request" <<'PY'
+import json, sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
+def call(method, path, body=None, cookie=None, csrf=None):
+    headers = {"Content-Type": "application/json"}
+    if cookie: headers["Cookie"] = cookie
+    if csrf: headers["X-CSRF-Token"] = csrf
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(base + path, data, headers, method=method)) as r:
+        return json.load(r), r.headers
+print("GET /healthz ->", call("GET", "/healthz")[0]["status"])
+session, headers = call("POST", "/api/v1/session", {"user": "ann", "password": "demo password for ann"})
+cookie = headers["Set-Cookie"].split(";")[0]
+print("POST /api/v1/session -> logged in as", session["user"], "(" + session["role"] + ")")
+sent, _ = call("POST", "/api/v1/lines/alpha-bravo/messages",
+               {"precedence": "FLASH", "text": "Sent from the API"}, cookie, session["csrf_token"])
+print("POST /api/v1/lines/alpha-bravo/messages ->", sent["status"], "seq", sent.get("seq"))
+request, _ = call("GET", f"/api/v1/lines/alpha-bravo/requests/{sys.argv[2]}", cookie=cookie)
+print(f"GET /api/v1/lines/alpha-bravo/requests/{sys.argv[2]} ->", request["request"]["state"])
+PY
+echo
 
 if [[ -t 0 && -z "${CI:-}" ]]; then
   echo "The stations are running. In another terminal, try:"
@@ -106,6 +133,7 @@ if [[ -t 0 && -z "${CI:-}" ]]; then
   echo "  $hotline status --dir $dir/bravo"
   echo "  $hotline request --dir $dir/alpha --line $line --as ann --kind video --topic T --window +1d/+1d1h"
   echo "  $hotline requests --dir $dir/bravo --line $line"
+  echo "  the API: http://127.0.0.1:$alpha_api/api/v1 (log in as ann, password 'demo password for ann'; docs/api.yaml)"
   echo "Logs: $dir/alpha.log, $dir/bravo.log. Press Ctrl-C to stop them and verify the records."
   trap 'echo' INT
   wait "${pids[@]}" 2>/dev/null || true

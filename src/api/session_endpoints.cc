@@ -361,9 +361,8 @@ HttpReply ApiDispatcher::disable_user(const std::string& name) {
 HttpReply ApiDispatcher::reset_totp(const std::string& name) {
   auto reset = context_.store.set_user_totp(name, std::nullopt);
   if (!reset.ok()) {
-    return reset.error().code == Errc::kNotFound
-               ? error_reply(404, "no user named '" + name + "'")
-               : error_reply(500, reset.error().message);
+    return reset.error().code == Errc::kNotFound ? error_reply(404, "no user named '" + name + "'")
+                                                 : error_reply(500, reset.error().message);
   }
   return json_body(200, {{"name", name}, {"totp_enrolled", false}});
 }

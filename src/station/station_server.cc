@@ -643,15 +643,15 @@ class Station {
     for (const auto& [peer, link] : links_) {
       line::LineStatus s = link->status();
       const LinkTestStatus& tests = desks_.at(s.name)->link_tests();
-      lines.push_back({{"name", s.name},
-                       {"peer", link->parties().peer.fingerprint()},
-                       {"state", s.state},
-                       {"route", s.route ? json(*s.route) : json()},
-                       {"routes", config_.find_line(s.name)->routes.size()},
-                       {"round_trip_us", s.round_trip ? json(s.round_trip->count()) : json()},
-                       {"last_test_at", tests.last_sent_at ? json(format_utc(*tests.last_sent_at))
-                                                           : json()},
-                       {"tests_missed", tests.missed}});
+      lines.push_back(
+          {{"name", s.name},
+           {"peer", link->parties().peer.fingerprint()},
+           {"state", s.state},
+           {"route", s.route ? json(*s.route) : json()},
+           {"routes", config_.find_line(s.name)->routes.size()},
+           {"round_trip_us", s.round_trip ? json(s.round_trip->count()) : json()},
+           {"last_test_at", tests.last_sent_at ? json(format_utc(*tests.last_sent_at)) : json()},
+           {"tests_missed", tests.missed}});
     }
     return json_response(200, {{"station", config_.name}, {"lines", lines}});
   }

@@ -327,7 +327,8 @@ TEST(OutboxMigrationTest, VersionOneDatabaseGainsTheOutboxAndKeepsItsRecord) {
   // there or not.)
   testing::raw_sql(path,
                    "DROP TABLE outbox; DROP TABLE users; DROP TABLE request_states; "
-                   "DROP TABLE notices; DROP TABLE decision_drafts; PRAGMA user_version = 1");
+                   "DROP TABLE notices; DROP TABLE decision_drafts; DROP TABLE audit; "
+                   "PRAGMA user_version = 1");
   ASSERT_EQ(raw_query(path, "PRAGMA user_version"), "1\n");
   ASSERT_EQ(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"), "0\n");
 

@@ -403,7 +403,8 @@ TEST(ProcedureTablesMigrationTest, VersionThreeDatabaseGainsTheTablesAndKeepsWha
   // Back to what version 3 wrote: none of the procedure tables.
   testing::raw_sql(path,
                    "DROP TABLE request_states; DROP TABLE notices; DROP TABLE decision_drafts; "
-                   "PRAGMA user_version = 3");
+                   "DROP TABLE audit; ALTER TABLE users DROP COLUMN totp_secret; "
+                   "ALTER TABLE users DROP COLUMN totp_last_step; PRAGMA user_version = 3");
   ASSERT_EQ(testing::sql_value(path, "SELECT count(*) FROM sqlite_master WHERE name = 'notices'"),
             "0");
 
@@ -413,13 +414,15 @@ TEST(ProcedureTablesMigrationTest, VersionThreeDatabaseGainsTheTablesAndKeepsWha
 
   auto store = open_sqlite_store(path, {});
   ASSERT_TRUE(store.ok()) << store.error().message;
-  EXPECT_EQ(current_schema_version(), 4);
+  EXPECT_EQ(current_schema_version(), 5);
   auto kept = (*store)->read_entries(line.id, chain.author(), 1, 10);
   ASSERT_TRUE(kept.ok()) << kept.error().message;
   ASSERT_EQ(kept->size(), 2u);
   EXPECT_EQ(kept->back().signed_bytes, entries.back().signed_bytes);
   EXPECT_EQ((*store)->count_drafts(line.id, std::nullopt).value(), 1u);
   EXPECT_EQ((*store)->user("duty.officer")->role, "operator");
+  EXPECT_FALSE((*store)->user("duty.officer")->totp_secret);  // migration 5: no second factor yet
+  EXPECT_TRUE((*store)->audit(0, 10)->empty());
 
   EXPECT_TRUE((*store)->request_states(line.id)->empty());
   ASSERT_TRUE((*store)->replace_request_states(line.id, {state_row("a-1", "open")}).ok());
@@ -427,7 +430,7 @@ TEST(ProcedureTablesMigrationTest, VersionThreeDatabaseGainsTheTablesAndKeepsWha
   auto id = (*store)->add_decision_draft(draft_of(line.id, "a-1"));
   ASSERT_TRUE(id.ok()) << id.error().message;
   store->reset();
-  EXPECT_EQ(testing::sql_value(path, "PRAGMA user_version"), "4");
+  EXPECT_EQ(testing::sql_value(path, "PRAGMA user_version"), "5");
   EXPECT_EQ(testing::sql_value(path, "SELECT state FROM request_states"), "open");
   EXPECT_EQ(testing::sql_value(path, "SELECT kind FROM notices"), "ack-50");
   EXPECT_EQ(testing::sql_value(path, "SELECT status FROM decision_drafts"), "pending");

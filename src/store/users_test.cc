@@ -153,7 +153,7 @@ TEST(UsersMigrationTest, VersionTwoDatabaseGainsTheUsersTableAndKeepsItsRecordAn
   // Back to what version 2 wrote: no users table, and none of the later tables.
   testing::raw_sql(path,
                    "DROP TABLE users; DROP TABLE request_states; DROP TABLE notices; "
-                   "DROP TABLE decision_drafts; PRAGMA user_version = 2");
+                   "DROP TABLE decision_drafts; DROP TABLE audit; PRAGMA user_version = 2");
   ASSERT_EQ(testing::sql_value(path, "SELECT count(*) FROM sqlite_master WHERE name = 'users'"),
             "0");
 
@@ -185,10 +185,61 @@ TEST(UsersMigrationTest, TheTableRefusesAnInconsistentRow) {
        {"('a', 'operator', 'h', 1, 1, NULL)", "('b', 'operator', 'h', 0, 1, 2)"}) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    const std::string sql = std::string("INSERT INTO users VALUES ") + row;
+    const std::string sql =
+        std::string(
+            "INSERT INTO users (name, role, password_hash, disabled, created_at, "
+            "disabled_at) VALUES ") +
+        row;
     EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_CONSTRAINT) << row;
     sqlite3_close(db);
   }
+}
+
+// --- the second factor and the audit trail --------------------------------------------------
+
+TEST_F(UsersTest, ATotpStepIsUsedOnceAndEnrolmentResetsIt) {
+  ASSERT_TRUE(store_->add_user(make_user("ann")).ok());
+  EXPECT_FALSE(store_->user("ann")->totp_secret);
+  ASSERT_TRUE(store_->set_user_totp("ann", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").ok());
+  EXPECT_EQ(store_->user("ann")->totp_secret, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+  EXPECT_TRUE(store_->use_totp_step("ann", 100).value());
+  EXPECT_FALSE(store_->use_totp_step("ann", 100).value()) << "a replayed code";
+  EXPECT_FALSE(store_->use_totp_step("ann", 99).value()) << "an older code";
+  EXPECT_TRUE(store_->use_totp_step("ann", 101).value());
+  reopen();
+  EXPECT_EQ(store_->user("ann")->totp_last_step, 101);
+  ASSERT_TRUE(store_->set_user_totp("ann", std::nullopt).ok());
+  EXPECT_FALSE(store_->user("ann")->totp_secret);
+  EXPECT_EQ(store_->user("ann")->totp_last_step, 0);
+  EXPECT_EQ(store_->set_user_totp("nobody", std::nullopt).error().code, Errc::kNotFound);
+  EXPECT_FALSE(store_->use_totp_step("nobody", 5).value());
+}
+
+TEST_F(UsersTest, TheAuditTrailKeepsEveryRowInOrderAcrossARestart) {
+  for (int i = 0; i < 5; ++i) {
+    AuditRow row{0,
+                 1000 + i,
+                 "ann",
+                 "operator",
+                 "api 127.0.0.1:5000",
+                 "POST /api/v1/lines/ab/messages",
+                 201,
+                 "id " + std::to_string(i)};
+    auto id = store_->add_audit(row);
+    ASSERT_TRUE(id.ok()) << id.error().message;
+    EXPECT_EQ(id.value(), static_cast<std::uint64_t>(i + 1));
+  }
+  reopen();
+  auto rows = store_->audit(0, 100);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 5u);
+  EXPECT_EQ(rows->front().detail, "id 0");
+  EXPECT_EQ(rows->front().outcome, 201);
+  EXPECT_EQ(rows->back().at, 1004);
+  auto page = store_->audit(3, 1);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ(page->front().id, 4u);
 }
 
 }  // namespace

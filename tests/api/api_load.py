@@ -36,8 +36,8 @@ def worker(args):
                                             {"precedence": "ROUTINE",
                                              "text": f"load {index}.{i}"})
             ok = status == 201
-            if ok:
-                seqs.append(answer["seq"] if "seq" in answer else None)
+            if ok:  # authored at once (its seq) or queued durably in the outbox (its draft)
+                seqs.append(("seq", answer["seq"]) if "seq" in answer else ("draft", answer["draft"]))
         elif i % 5 in (1, 3):
             status, answer, _ = client.call("GET", "/api/v1/lines/ab/requests")
             ok = status == 200
@@ -85,6 +85,7 @@ def run_load(alpha, clients, requests):
         "first_errors": errors[:5],
         "writes": len(seqs),
         "writes_distinct": len(set(seqs)),
+        "writes_queued": sum(1 for kind, _ in seqs if kind == "draft"),
         "record_grew_by": own_after - own_before,
         "seconds": round(seconds, 3),
         "requests_per_second": round(len(latencies) / seconds, 1),

@@ -59,6 +59,7 @@ StationProcess::StationProcess(std::string root, std::string name, std::uint8_t 
       seed_byte_(seed_byte),
       host_(std::move(listen_host)),
       port_(free_port()),
+      api_port_(free_port()),
       dir_(root_ + "/" + name_) {}
 
 StationProcess::~StationProcess() {
@@ -89,8 +90,9 @@ std::string StationProcess::seed_hex() const {
 }
 
 void StationProcess::init() {
-  auto r = run_hotline({"init", "--dir", dir_, "--name", name_, "--listen", listen(), "--seed-hex",
-                        seed_hex(), "--json"});
+  auto r =
+      run_hotline({"init", "--dir", dir_, "--name", name_, "--listen", listen(), "--api",
+                   "127.0.0.1:" + std::to_string(api_port_), "--seed-hex", seed_hex(), "--json"});
   if (r.exit_code != 0) {
     throw std::runtime_error("init " + name_ + " failed: " + r.err + r.out);
   }

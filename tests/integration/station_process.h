@@ -38,6 +38,7 @@ class StationProcess {
   std::string log() const;
   std::string listen() const;  // host:port
   std::uint16_t listen_port() const { return port_; }
+  std::uint16_t api_port() const { return api_port_; }  // the HTTP API, on 127.0.0.1
   std::string fingerprint() const { return fingerprint_; }
   std::string seed_hex() const;
 
@@ -71,6 +72,7 @@ class StationProcess {
   std::uint8_t seed_byte_;
   std::string host_;
   std::uint16_t port_;
+  std::uint16_t api_port_;
   std::string dir_;
   std::string fingerprint_;
   std::vector<std::string> serve_flags_;
