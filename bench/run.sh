@@ -57,6 +57,12 @@ fi
 # The link benchmark queues 150,000 messages, one durable send request each: 1 min of its 2.5 on a
 # quiet disk, but about 10 min when the disk's fsync slows to 4 ms under other load.
 run link --limit 1800 "$build/bench/hotline_bench_link"
+# The HTTP API under 50 concurrent clients, 10,000 requests, against the optimised binary (issue 6).
+if [[ -x "$build/hotline" ]]; then
+  export HOTLINE_BINARY="$build/hotline"
+  run api --limit 600 \
+    /usr/bin/python3 "$(dirname "$0")/../tests/api/api_load.py" --clients 50 --requests 10000
+fi
 
 python3 - "${documents[@]}" >"$build/bench-results.json" <<'PY'
 import json, sys

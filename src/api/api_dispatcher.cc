@@ -217,13 +217,6 @@ void ApiDispatcher::dispatch(const HttpCall& call, const Checked& checked, Reply
 
 void ApiDispatcher::audit(const HttpCall& call, const std::string& user, const std::string& role,
                           const std::string& action, const HttpReply& reply) {
-  std::string detail;
-  json body = json::parse(reply.body, nullptr, false);
-  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
-    detail = body["error"].get<std::string>();
-  } else if (body.is_object() && body.contains("id") && body["id"].is_string()) {
-    detail = "id " + body["id"].get<std::string>();
-  }
   store::AuditRow row{0,
                       context_.clock.now(),
                       user,
@@ -231,12 +224,23 @@ void ApiDispatcher::audit(const HttpCall& call, const std::string& user, const s
                       "api " + call.from,
                       action,
                       reply.status,
-                      std::move(detail)};
+                      audit_detail(reply.body)};
   auto added = context_.store.add_audit(row);
   if (!added.ok()) {
     spdlog::error("AUDIT could not record {} {} by '{}' from {}: {}", action, reply.status, user,
                   call.from, added.error().message);
   }
+}
+
+std::string audit_detail(const std::string& reply_body) {
+  json body = json::parse(reply_body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+    return body["error"].get<std::string>();
+  }
+  if (body.is_object() && body.contains("id") && body["id"].is_string()) {
+    return "id " + body["id"].get<std::string>();
+  }
+  return "";
 }
 
 std::variant<Subscriber, HttpReply> ApiDispatcher::open_events(const HttpCall& call) {

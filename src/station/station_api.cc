@@ -103,6 +103,21 @@ void StationApi::stop() {
   }
 }
 
+void StationApi::record_local_action(const std::string& user, const std::string& action,
+                                     const ControlResponse& response) {
+  std::string role = "owner";
+  if (!user.empty()) {
+    auto found = parts_.store.user(user);
+    role = found.ok() ? found->role : "";
+  }
+  store::AuditRow row{
+      0,      parts_.clock.now(), user.empty() ? "(owner)" : user, role, "control socket",
+      action, response.status,    api::audit_detail(response.body)};
+  if (auto added = parts_.store.add_audit(row); !added.ok()) {
+    spdlog::error("AUDIT could not record {} by '{}': {}", action, user, added.error().message);
+  }
+}
+
 api::Health StationApi::health() const {
   // The store answers a read: it is open and its file is readable.
   const bool store_open = parts_.store.lines().ok();

@@ -52,6 +52,11 @@ class StationApi {
   [[nodiscard]] Result<void> start();
   void stop();
 
+  // Writes a state-changing call on the control socket to the audit trail: `user` is the one the
+  // body named ("as"; empty: the station's owner), `action` its method and path.
+  void record_local_action(const std::string& user, const std::string& action,
+                           const ControlResponse& response);
+
  private:
   api::Health health() const;
   std::vector<prometheus::MetricFamily> line_metrics() const;

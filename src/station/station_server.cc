@@ -22,12 +22,14 @@
 #include "station/control_socket.h"
 #include "station/json_log.h"
 #include "station/line_desk.h"
+#include "station/message_request.h"
 #include "station/people.h"
 #include "station/procedure_api.h"
 #include "station/procedure_json.h"
 #include "station/record_api.h"
 #include "station/station_api.h"
 #include "station/station_dir.h"
+#include "station/station_status.h"
 
 namespace hotline::station {
 
@@ -53,10 +55,6 @@ Bytes message_body(const std::string& text, Precedence precedence, const std::st
   message.from = from;
   message.ack_deadline = ack_deadline;
   return cbor::encode(procedure::encode_message(message));
-}
-
-json position_json(const record::ChainPosition& p) {
-  return {{"seq", p.seq}, {"hash", to_hex(p.hash)}};
 }
 
 ControlResponse message_response(int status, const std::string& message) {
@@ -366,36 +364,9 @@ class Station {
     const std::string action =
         request.method + " " + request.target.substr(0, request.target.find('?'));
     handle(request, [this, user, action, respond](ControlResponse response) {
-      audit_local(user, action, response);
+      api_->record_local_action(user, action, response);
       respond(std::move(response));
     });
-  }
-
-  void audit_local(const std::string& user, const std::string& action,
-                   const ControlResponse& response) {
-    std::string detail;
-    json body = json::parse(response.body, nullptr, false);
-    if (body.is_object() && body.contains("error") && body["error"].is_string()) {
-      detail = body["error"].get<std::string>();
-    } else if (body.is_object() && body.contains("id") && body["id"].is_string()) {
-      detail = "id " + body["id"].get<std::string>();
-    }
-    std::string role = "owner";
-    if (!user.empty()) {
-      auto found = store_->user(user);
-      role = found.ok() ? found->role : "";
-    }
-    store::AuditRow row{0,
-                        clock_.now(),
-                        user.empty() ? "(owner)" : user,
-                        role,
-                        "control socket",
-                        action,
-                        response.status,
-                        std::move(detail)};
-    if (auto added = store_->add_audit(row); !added.ok()) {
-      spdlog::error("AUDIT could not record {} by '{}': {}", action, user, added.error().message);
-    }
   }
 
   void handle(const ControlRequest& request, ControlResponder respond) {
@@ -511,118 +482,22 @@ class Station {
         });
   }
 
-  struct MessageRequest {
-    Precedence precedence;
-    std::string text;
-    std::chrono::milliseconds wait;  // for the peer's receipt; 0: answer once durable here
-    std::string as;                  // the user it is sent for (empty: the station's owner)
-  };
-  static constexpr double kMaxReceiptWaitSeconds = 300;
-
   // The message's precedence, text and wait, or why the request is refused.
   Result<MessageRequest> check_message(const std::string& line_name, const std::string& body) {
     if (line_names_.find(line_name) == line_names_.end()) {
       return make_error(Errc::kNotFound, "no line named '" + line_name + "'");
     }
-    json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (!request.is_object()) {
-      return make_error(Errc::kInvalidArgument,
-                        "the body must be a JSON object {\"precedence\", \"text\"}");
-    }
-    if (!request.contains("text") || !request["text"].is_string() ||
-        request["text"].get<std::string>().empty()) {
-      return make_error(Errc::kInvalidArgument, "field 'text' must be a non-empty string");
-    }
-    std::string text = request["text"].get<std::string>();
-    if (text.size() > kMaxMessageText) {
-      return make_error(Errc::kInvalidArgument, "field 'text' is longer than " +
-                                                    std::to_string(kMaxMessageText) + " bytes");
-    }
-    Precedence precedence = Precedence::kRoutine;
-    if (request.contains("precedence")) {
-      if (!request["precedence"].is_string()) {
-        return make_error(Errc::kInvalidArgument, "field 'precedence' must be a string");
-      }
-      auto parsed = parse_precedence(request["precedence"].get<std::string>());
-      if (!parsed) {
-        return make_error(Errc::kInvalidArgument,
-                          "field 'precedence' must be FLASH, IMMEDIATE, PRIORITY or ROUTINE");
-      }
-      precedence = *parsed;
-    }
-    double wait_seconds = 0;
-    if (request.contains("wait")) {
-      if (!request["wait"].is_number() || request["wait"].get<double>() < 0 ||
-          request["wait"].get<double>() > kMaxReceiptWaitSeconds) {
-        return make_error(Errc::kInvalidArgument,
-                          "field 'wait' must be a number of seconds from 0 to " +
-                              std::to_string(static_cast<int>(kMaxReceiptWaitSeconds)));
-      }
-      wait_seconds = request["wait"].get<double>();
-    }
-    std::string as;
-    if (request.contains("as")) {
-      if (!request["as"].is_string()) {
-        return make_error(Errc::kInvalidArgument, "field 'as' must be a user name");
-      }
-      as = request["as"].get<std::string>();
-      HOTLINE_TRY(actor_for(*store_, as, procedure::Action::kSendImmediate));
-    }
-    return MessageRequest{precedence, std::move(text),
-                          std::chrono::milliseconds(static_cast<long>(wait_seconds * 1000)),
-                          std::move(as)};
+    return parse_message_request(body, *store_);
   }
 
   ControlResponse status() {
     json lines = json::array();
-    for (const auto& [peer, link] : links_) {
-      line::LineStatus s = link->status();
-      json outbox = json::object();
-      for (std::size_t p = 0; p < s.outbox.size(); ++p) {
-        outbox[std::string(precedence_name(static_cast<Precedence>(p)))] = s.outbox[p];
-      }
-      json routes = json::array();
-      for (const line::RouteStatus& r : s.routes) {
-        routes.push_back({{"route", r.route},
-                          {"connections", r.connections},
-                          {"entries_carried", r.entries_carried},
-                          {"last_error", r.last_error}});
-      }
-      const line::LineCounters& c = s.counters;
-      lines.push_back({
-          {"name", s.name},
-          {"peer", link->parties().peer.fingerprint()},
-          {"state", s.state},
-          {"route", s.route ? json(*s.route) : json()},
-          {"dialed_by_peer", s.dialed_by_peer},
-          {"own", position_json(s.own)},
-          {"peer_chain", position_json(s.peer)},
-          {"receipted", s.receipted},
-          {"round_trip_us", s.round_trip ? json(s.round_trip->count()) : json()},
-          {"peer_clock_offset_us",
-           s.peer_clock_offset ? json(s.peer_clock_offset->count()) : json()},
-          {"outbox", outbox},
-          {"routes", routes},
-          {"requests", request_counts(s.name)},
-          {"link_tests", link_tests_json(desks_.at(s.name)->link_tests())},
-          {"counters",
-           {{"entries_sent", c.entries_sent},
-            {"entries_resent", c.entries_resent},
-            {"entries_received", c.entries_received},
-            {"duplicates_dropped", c.duplicates_dropped},
-            {"entries_recovered", c.entries_recovered},
-            {"receipts_sent", c.receipts_sent},
-            {"receipts_received", c.receipts_received},
-            {"checkpoints_received", c.checkpoints_received},
-            {"connections_opened", c.connections_opened},
-            {"alarms", c.alarms},
-            {"rejected", c.rejected}}},
-      });
-    }
     json requests = json::array();
-    for (const auto& [name, desk] : desks_) {
-      for (const auto& [id, request] : desk->book().requests()) {
-        requests.push_back(request_summary_json(*desk, request));
+    for (const auto& [peer, link] : links_) {
+      const LineDesk& desk = *desks_.at(link->parties().name);
+      lines.push_back(line_status_json(*link, desk));
+      for (const auto& [id, request] : desk.book().requests()) {
+        requests.push_back(request_summary_json(desk, request));
       }
     }
     return json_response(200, {{"station", config_.name},
@@ -636,39 +511,15 @@ class Station {
                                {"requests", requests}});
   }
 
-  // The lines and their health, for every role (administrators included): no requests, no
-  // content, only whether and how each line is connected.
   ControlResponse lines_health() {
     json lines = json::array();
     for (const auto& [peer, link] : links_) {
-      line::LineStatus s = link->status();
-      const LinkTestStatus& tests = desks_.at(s.name)->link_tests();
-      lines.push_back(
-          {{"name", s.name},
-           {"peer", link->parties().peer.fingerprint()},
-           {"state", s.state},
-           {"route", s.route ? json(*s.route) : json()},
-           {"routes", config_.find_line(s.name)->routes.size()},
-           {"round_trip_us", s.round_trip ? json(s.round_trip->count()) : json()},
-           {"last_test_at", tests.last_sent_at ? json(format_utc(*tests.last_sent_at)) : json()},
-           {"tests_missed", tests.missed}});
+      const std::string& name = link->parties().name;
+      lines.push_back(line_health_json(*link, *desks_.at(name), *config_.find_line(name)));
     }
     return json_response(200, {{"station", config_.name}, {"lines", lines}});
   }
 
-  // How many requests of the line are in each state now.
-  json request_counts(const std::string& line_name) {
-    const LineDesk& desk = *desks_.at(line_name);
-    json counts = json::object();
-    for (const auto& [id, request] : desk.book().requests()) {
-      const std::string state(procedure::state_name(desk.state_of(request)));
-      counts[state] = counts.value(state, 0) + 1;
-    }
-    return counts;
-  }
-
-  // A message is one entry; the entry's limit (docs/record-format.md §2) leaves room for this.
-  static constexpr std::size_t kMaxMessageText = 64 * 1024;
   // Handshakes run at once; each ends within the handshake timeout.
   static constexpr std::size_t kMaxConcurrentHandshakes = 64;
 

@@ -103,7 +103,9 @@ def main():
     case = harness.TwoStations
     case.setUpClass()
     try:
-        print(json.dumps(run_load(case.alpha, options.clients, options.requests), indent=2))
+        figures = {"benchmark": "api_load", **run_load(case.alpha, options.clients,
+                                                        options.requests)}
+        print(json.dumps(figures, indent=2))
     finally:
         case.tearDownClass()
 
