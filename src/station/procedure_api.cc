@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/duration.h"
 #include "station/people.h"
 #include "station/procedure_json.h"
+#include "station/record_api.h"
 #include "station/request_fields.h"
 
 namespace hotline::station {
@@ -81,6 +83,52 @@ Action action_for(Step step) {
   return Action::kDecide;
 }
 
+// GET …/requests[?state=S&direction=D&kind=K&precedence=P&final=true|false]: the requests whose
+// fields match every filter given, newest last. A filter with a value no request can have is a
+// 400 naming it, so that a typo does not look like an empty desk.
+ControlResponse list_requests(const LineDesk& desk, const std::string& target) {
+  const std::size_t question = target.find('?');
+  const std::string query = question == std::string::npos ? "" : target.substr(question + 1);
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> kFilters = {
+      {"state",
+       {"sent", "delivered", "acknowledged", "referred", "countered", "accepted", "declined",
+        "withdrawn", "scheduled", "in-session", "concluded", "expired", "expired-unconfirmed"}},
+      {"direction", {"incoming", "outgoing"}},
+      {"kind", {"call", "video", "written"}},
+      {"precedence", {"FLASH", "IMMEDIATE", "PRIORITY", "ROUTINE"}},
+      {"final", {"true", "false"}}};
+  std::vector<std::pair<std::string, std::string>> wanted;
+  for (const auto& [key, allowed] : kFilters) {
+    auto value = query_parameter(query, key);
+    if (!value) {
+      continue;
+    }
+    if (std::find(allowed.begin(), allowed.end(), *value) == allowed.end()) {
+      std::string list;
+      for (const std::string& a : allowed) {
+        list += (list.empty() ? "" : ", ") + a;
+      }
+      return error_response(
+          make_error(Errc::kInvalidArgument, "query '" + key + "' must be one of " + list));
+    }
+    wanted.emplace_back(key, *value);
+  }
+  json list = json::array();
+  for (const auto& [id, r] : desk.book().requests()) {
+    json item = request_json(desk, r);
+    const bool final = procedure::is_final(desk.state_of(r));
+    bool matches = true;
+    for (const auto& [key, value] : wanted) {
+      const std::string have = key == "final" ? (final ? "true" : "false") : item.value(key, "");
+      matches = matches && have == value;
+    }
+    if (matches) {
+      list.push_back(std::move(item));
+    }
+  }
+  return json_response(200, {{"line", desk.config().name}, {"requests", list}});
+}
+
 }  // namespace
 
 ProcedureApi::ProcedureApi(store::RecordStore& store, std::map<std::string, LineDesk*> desks,
@@ -122,11 +170,7 @@ void ProcedureApi::line_endpoint(LineDesk& desk, const ControlRequest& request,
   };
   if (collection == "requests") {
     if (parts.size() == 4 && get) {
-      json list = json::array();
-      for (const auto& [id, r] : desk.book().requests()) {
-        list.push_back(request_json(desk, r));
-      }
-      respond(json_response(200, {{"line", desk.config().name}, {"requests", list}}));
+      respond(list_requests(desk, request.target));
     } else if (parts.size() == 4 && post) {
       create_request(desk, request.body, respond);
     } else if (parts.size() == 5 && get) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "api/api_certificate.h"
 #include "core/precedence.h"
 
 namespace hotline::station {
@@ -81,6 +82,7 @@ Result<void> StationApi::start() {
   api::ApiListen listen{config.api.host, config.api.port, config.api_tls,
                         parts_.paths.resolve(config.api_certificate),
                         parts_.paths.resolve(config.api_key)};
+  HOTLINE_TRY(ensure_certificate(listen));
   auto server = api::ApiServer::start(parts_.io, listen, *dispatcher_);
   if (!server.ok()) {
     return server.error();
@@ -89,6 +91,25 @@ Result<void> StationApi::start() {
   spdlog::info("api: serving {}://{}{}", config.api_tls ? "https" : "http", config.api.text(),
                settings_console_.empty() ? " (the console is not installed)" : "");
   poll_lines();
+  return success();
+}
+
+// A station made before the API existed has no certificate for it: it gets one, as init makes it,
+// at its first start with TLS. Only where hotline.toml names the default files, so that an
+// operator's own certificate that went missing is an error, not silently replaced.
+Result<void> StationApi::ensure_certificate(const api::ApiListen& listen) {
+  const StationConfig& config = parts_.config;
+  const StationConfig defaults;
+  if (!listen.tls || config.api_certificate != defaults.api_certificate ||
+      config.api_key != defaults.api_key || std::filesystem::exists(listen.certificate_path) ||
+      std::filesystem::exists(listen.key_path)) {
+    return success();
+  }
+  HOTLINE_ASSIGN(std::string fingerprint,
+                 api::make_api_certificate(listen.certificate_path, listen.key_path, config.name,
+                                           config.api.host));
+  spdlog::warn("api: made a certificate for the API ({}), SHA-256 fingerprint {}",
+               listen.certificate_path, fingerprint);
   return success();
 }
 

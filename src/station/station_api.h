@@ -58,6 +58,7 @@ class StationApi {
                            const ControlResponse& response);
 
  private:
+  Result<void> ensure_certificate(const api::ApiListen& listen);
   api::Health health() const;
   std::vector<prometheus::MetricFamily> line_metrics() const;
   void poll_lines();

@@ -237,6 +237,37 @@ class ContractTest(TwoStations):
                     self.assertEqual(status, 413, answer)
                     self.check(method, path, op, status, answer)
 
+    def test_the_request_list_filters_by_state_direction_kind_and_finality(self):
+        incoming = self.incoming_request("filter me")
+        ann = self.as_user("ann")
+        outgoing = ann.must("POST", "/api/v1/lines/ab/requests",
+                            {"kind": "written", "topic": "mine", "precedence": "PRIORITY"})["id"]
+        ann.must("POST", f"/api/v1/lines/ab/requests/{outgoing}/withdraw", {})
+
+        def ids(query):
+            answer = self.as_user("otto").must("GET", "/api/v1/lines/ab/requests" + query)
+            return {r["id"] for r in answer["requests"]}, answer["requests"]
+        every, _ = ids("")
+        self.assertTrue({incoming, outgoing} <= every)
+        found, rows = ids("?direction=incoming")
+        self.assertIn(incoming, found)
+        self.assertNotIn(outgoing, found)
+        self.assertTrue(all(r["direction"] == "incoming" for r in rows))
+        found, rows = ids("?state=withdrawn&kind=written&precedence=PRIORITY")
+        self.assertIn(outgoing, found)
+        self.assertTrue(all(r["state"] == "withdrawn" for r in rows))
+        found, _ = ids("?final=false&direction=outgoing")
+        self.assertNotIn(outgoing, found)
+        found, _ = ids("?final=true")
+        self.assertIn(outgoing, found)
+        self.assertNotIn(incoming, found)
+        for query, named in (("?state=lost", "state"), ("?direction=up", "direction"),
+                             ("?final=yes", "final")):
+            status, answer, _ = self.as_user("otto").call("GET",
+                                                          "/api/v1/lines/ab/requests" + query)
+            self.assertEqual(status, 400, query)
+            self.assertIn(f"'{named}'", answer["error"])
+
     def test_a_malformed_field_is_named(self):
         ann = self.as_user("ann")
         cases = [

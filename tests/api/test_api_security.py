@@ -265,6 +265,22 @@ class PlainHttpTest(unittest.TestCase):
         self.assertIn("api_tls", done.stderr)
         self.assertIn("loopback", done.stderr)
 
+    def test_a_station_made_before_the_api_gets_its_certificate_at_its_first_start(self):
+        root = tempfile.mkdtemp(prefix="hotline-api-upgrade-")
+        station = harness.Station(root, "old", {"ann": "operator"})
+        os.remove(os.path.join(station.dir, "api-cert.pem"))
+        os.remove(os.path.join(station.dir, "api-key.pem"))
+        station.start()
+        try:
+            status, health, _ = station.client().call("GET", "/healthz")  # verifies the new cert
+            self.assertEqual(status, 503, "no line configured yet: not ready")
+            self.assertEqual(health["status"], "not ready")
+            self.assertEqual(health["lines_configured"], 0)
+            self.assertEqual(os.stat(os.path.join(station.dir, "api-key.pem")).st_mode & 0o777,
+                             0o600)
+        finally:
+            station.stop()
+
 
 if __name__ == "__main__":
     unittest.main()
