@@ -28,7 +28,7 @@ namespace hotline::api {
 struct Event {
   std::uint64_t number = 0;  // 1, 2, 3, … within the epoch
   Micros at = 0;
-  std::string type;  // "entry", "receipt", "request", "notice", "line"
+  std::string type;  // "entry", "receipt", "request", "notice", "line", "alarm", "security"
   // Who may see it: events about the exchanges need kReadRecord; line health is for everyone.
   std::optional<procedure::Action> needs;
   nlohmann::json data;

@@ -167,6 +167,23 @@ void StationApi::poll_lines() {
     if (s.round_trip) {
       metrics_.round_trip(s.name, static_cast<double>(s.round_trip->count()) / 1e6);
     }
+    // Alarms (equivocation, divergence) and rejected frames are counted by the link; a rise is
+    // an event for the console, with the totals so far.
+    std::uint64_t rejected = 0;
+    for (const auto& [kind, count] : s.counters.rejected) {
+      rejected += count;
+    }
+    auto& [alarms_seen, rejected_seen] = line_alarms_[s.name];
+    if (s.counters.alarms > alarms_seen) {
+      events_.publish("alarm", {{"line", s.name}, {"alarms", s.counters.alarms}}, std::nullopt);
+    }
+    if (rejected > rejected_seen) {
+      events_.publish("security",
+                      {{"line", s.name}, {"rejected", rejected}, {"by_kind", s.counters.rejected}},
+                      std::nullopt);
+    }
+    alarms_seen = s.counters.alarms;
+    rejected_seen = rejected;
     json& last = line_health_[s.name];
     // The round trip changes at every heartbeat; the event is for a change of state or route.
     if (last.is_null() || last["state"] != health["state"] || last["route"] != health["route"]) {

@@ -5,7 +5,8 @@
 // socket (station_server.cc), acting as the logged-in user; what the API owns (sessions, users,
 // the audit trail, /healthz, /metrics) is answered in src/api/. The wiring also feeds the event
 // stream with each line's health (polled every second: state, route, round trip), and /metrics
-// with the lines' own counters at each scrape.
+// with the lines' own counters at each scrape, and publishes "alarm" and "security" events when
+// a line's alarms or rejected frames rise.
 #pragma once
 
 #include <functional>
@@ -71,6 +72,8 @@ class StationApi {
   std::unique_ptr<api::ApiServer> server_;
   link::asio::steady_timer poll_timer_;
   std::map<std::string, nlohmann::json> line_health_;  // as last published, by line
+  // Each line's alarms and rejected frames as last seen, to publish a rise.
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> line_alarms_;
   std::string settings_console_;  // where the console's files are served from; "" for none
   bool stopped_ = false;
 };
