@@ -324,6 +324,9 @@ class Station {
     if (api_) {
       api_->stop();
     }
+    for (auto& [name, desk] : desks_) {
+      desk->set_event_sink(nullptr);  // nothing is published once the API is stopping
+    }
   }
 
   // GET /v1/lines/{line}/record (record_api.h), or nullopt for another path.
