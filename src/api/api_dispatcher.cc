@@ -134,7 +134,8 @@ void ApiDispatcher::handle(const HttpCall& call, Reply reply) {
       const bool known = checked.caller.has_value();
       audit(call, known ? checked.caller->user : "",
             known ? std::string(procedure::role_name(checked.caller->role)) : "",
-            call.method + " " + call.path, *refused);
+            call.method + " " + call.path, std::move(*refused), std::move(answer));
+      return;
     }
     answer(std::move(*refused));
     return;
@@ -145,8 +146,7 @@ void ApiDispatcher::handle(const HttpCall& call, Reply reply) {
     const std::string action = call.method + " " + call.path;
     answer = [this, call, user = caller.user, role = std::string(procedure::role_name(caller.role)),
               action, answer = std::move(answer)](HttpReply r) {
-      audit(call, user, role, action, r);
-      answer(std::move(r));
+      audit(call, user, role, action, std::move(r), answer);
     };
   }
   try {
@@ -216,20 +216,29 @@ void ApiDispatcher::dispatch(const HttpCall& call, const Checked& checked, Reply
 }
 
 void ApiDispatcher::audit(const HttpCall& call, const std::string& user, const std::string& role,
-                          const std::string& action, const HttpReply& reply) {
+                          const std::string& action, HttpReply answer, Reply reply) {
   store::AuditRow row{0,
                       context_.clock.now(),
                       user,
                       role,
                       "api " + call.from,
                       action,
-                      reply.status,
-                      audit_detail(reply.body)};
-  auto added = context_.store.add_audit(row);
-  if (!added.ok()) {
-    spdlog::error("AUDIT could not record {} {} by '{}' from {}: {}", action, reply.status, user,
-                  call.from, added.error().message);
-  }
+                      answer.status,
+                      audit_detail(answer.body)};
+  const std::string what =
+      action + " " + std::to_string(answer.status) + " by '" + user + "' from " + call.from;
+  auto pending = std::make_shared<std::pair<HttpReply, Reply>>(std::move(answer), std::move(reply));
+  // Runs on the store's writer thread, possibly after this dispatcher is gone: it captures only
+  // what it needs, and hands the reply to the io thread.
+  context_.store.add_audit_then(
+      std::move(row), [post = context_.post, pending, what](Result<void> written) {
+        post([pending, what, written] {
+          if (!written.ok()) {
+            spdlog::error("AUDIT could not record {}: {}", what, written.error().message);
+          }
+          pending->second(std::move(pending->first));
+        });
+      });
 }
 
 std::string audit_detail(const std::string& reply_body) {

@@ -60,6 +60,8 @@ struct ApiContext {
   std::function<Health()> health;
   StationBackend station;
   Offload offload;
+  // Runs `fn` on the io thread (from the store's writer thread).
+  std::function<void(std::function<void()>)> post;
 };
 
 // Who a WebSocket stream serves: checked at the upgrade, and again for every event it sends.
@@ -106,8 +108,10 @@ class ApiDispatcher {
   std::optional<HttpReply> check_access(const HttpCall& call, Checked& checked);
   std::optional<HttpReply> check_session(const HttpCall& call, Caller& caller);
   void dispatch(const HttpCall& call, const Checked& checked, Reply reply);
+  // Writes the audit row of `answer`, then (once the row is durable, or failed and logged) sends
+  // `answer` through `reply` on the io thread: the io thread never waits for the disk.
   void audit(const HttpCall& call, const std::string& user, const std::string& role,
-             const std::string& action, const HttpReply& reply);
+             const std::string& action, HttpReply answer, Reply reply);
 
   // Endpoints answered here (session_endpoints.cc).
   void login(const HttpCall& call, Reply reply);

@@ -137,8 +137,7 @@ void ApiDispatcher::login(const HttpCall& call, Reply reply) {
                                              "' or from this address: try again in " +
                                              std::to_string(seconds) + " s");
     refused.headers.emplace_back("Retry-After", std::to_string(seconds));
-    audit(call, *name, "", "login-refused", refused);
-    reply(std::move(refused));
+    audit(call, *name, "", "login-refused", std::move(refused), std::move(reply));
     return;
   }
   std::optional<store::UserRecord> user;
@@ -162,42 +161,45 @@ void ApiDispatcher::finish_login(const HttpCall& call, const std::string& name,
                                  const std::optional<store::UserRecord>& user, bool password_right,
                                  const std::string& code, Reply reply) {
   const std::string address = call.from.substr(0, call.from.rfind(':'));
-  auto refuse = [&](int status, const std::string& outcome, const std::string& message,
-                    bool counts) {
+  // Counts the failure (unless `counts` is false), and answers once it is on the audit trail.
+  auto refuse = [&](int status, const std::string& outcome, const std::string& message, bool counts,
+                    std::function<void(HttpReply&)> amend = nullptr) {
     if (counts) {
       guard_.failed(name, address);
     }
     context_.metrics.login(outcome);
     HttpReply refused = error_reply(status, message);
-    audit(call, name, user ? user->role : "", "login-failed", refused);
-    return refused;
+    if (amend) {
+      amend(refused);
+    }
+    audit(call, name, user ? user->role : "", "login-failed", std::move(refused), reply);
   };
   if (!user || !password_right) {
-    reply(refuse(401, "wrong-password", "wrong user name or password", true));
+    refuse(401, "wrong-password", "wrong user name or password", true);
     return;
   }
   if (user->disabled) {
-    reply(refuse(401, "disabled", "user '" + name + "' is disabled", true));
+    refuse(401, "disabled", "user '" + name + "' is disabled", true);
     return;
   }
   if (user->totp_secret) {
     if (code.empty()) {
-      HttpReply needed = refuse(401, "code-required",
-                                "user '" + name +
-                                    "' must also give the 6-digit code of "
-                                    "their authenticator (field 'code')",
-                                false);
-      json body = json::parse(needed.body);
-      body["totp_required"] = true;
-      needed.body = body.dump() + "\n";
-      reply(std::move(needed));
+      refuse(401, "code-required",
+             "user '" + name +
+                 "' must also give the 6-digit code of their authenticator (field "
+                 "'code')",
+             false, [](HttpReply& needed) {
+               json body = json::parse(needed.body);
+               body["totp_required"] = true;
+               needed.body = body.dump() + "\n";
+             });
       return;
     }
     auto step = check_totp(*user->totp_secret, code, context_.clock.now(), user->totp_last_step);
     auto used = step.ok() && step.value() ? context_.store.use_totp_step(name, **step)
                                           : Result<bool>(false);
     if (!used.ok() || !used.value()) {
-      reply(refuse(401, "wrong-code", "wrong or already used authenticator code", true));
+      refuse(401, "wrong-code", "wrong or already used authenticator code", true);
       return;
     }
   }
@@ -208,9 +210,8 @@ void ApiDispatcher::finish_login(const HttpCall& call, const std::string& name,
                                        user->totp_secret.has_value()},
                                 session);
   done.headers.emplace_back("Set-Cookie", session_cookie(session, settings_.sessions.max_age));
-  audit(call, name, user->role, "login", done);
   spdlog::info("api: '{}' logged in from {}", name, call.from);
-  reply(std::move(done));
+  audit(call, name, user->role, "login", std::move(done), std::move(reply));
 }
 
 HttpReply ApiDispatcher::session_info(const Caller& caller, const std::string& session_id) {

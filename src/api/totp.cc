@@ -130,8 +130,17 @@ std::string dark_modules_path(const QRcode& code) {
         ++x;
       }
       const std::string run = std::to_string(x - run_start);
-      path += "M" + std::to_string(run_start + kQuietZoneModules) + "," +
-              std::to_string(y + kQuietZoneModules) + "h" + run + "v1h-" + run + "z";
+      // Appended piece by piece: GCC 12 at -O3 warns wrongly (-Wrestrict, GCC bug 105329) about
+      // `"M" + std::to_string(…)`.
+      path.append("M")
+          .append(std::to_string(run_start + kQuietZoneModules))
+          .append(",")
+          .append(std::to_string(y + kQuietZoneModules))
+          .append("h")
+          .append(run)
+          .append("v1h-")
+          .append(run)
+          .append("z");
     }
   }
   return path;

@@ -76,7 +76,8 @@ Result<void> StationApi::start() {
           work();
           asio::post(parts_.io, std::move(then));
         });
-      }};
+      },
+      [&io = parts_.io](std::function<void()> fn) { asio::post(io, std::move(fn)); }};
   dispatcher_ = std::make_unique<api::ApiDispatcher>(std::move(settings), std::move(context));
   metrics_.set_station_collector([this] { return line_metrics(); });
   api::ApiListen listen{config.api.host, config.api.port, config.api_tls,
@@ -125,7 +126,7 @@ void StationApi::stop() {
 }
 
 void StationApi::record_local_action(const std::string& user, const std::string& action,
-                                     const ControlResponse& response) {
+                                     ControlResponse response, ControlResponder respond) {
   std::string role = "owner";
   if (!user.empty()) {
     auto found = parts_.store.user(user);
@@ -134,9 +135,17 @@ void StationApi::record_local_action(const std::string& user, const std::string&
   store::AuditRow row{
       0,      parts_.clock.now(), user.empty() ? "(owner)" : user, role, "control socket",
       action, response.status,    api::audit_detail(response.body)};
-  if (auto added = parts_.store.add_audit(row); !added.ok()) {
-    spdlog::error("AUDIT could not record {} by '{}': {}", action, user, added.error().message);
-  }
+  const std::string what = action + " by '" + user + "'";
+  auto pending = std::make_shared<std::pair<ControlResponse, ControlResponder>>(std::move(response),
+                                                                                std::move(respond));
+  parts_.store.add_audit_then(std::move(row), [&io = parts_.io, pending, what](Result<void> done) {
+    asio::post(io, [pending, what, done] {
+      if (!done.ok()) {
+        spdlog::error("AUDIT could not record {}: {}", what, done.error().message);
+      }
+      pending->second(std::move(pending->first));
+    });
+  });
 }
 
 api::Health StationApi::health() const {

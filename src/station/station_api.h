@@ -53,10 +53,11 @@ class StationApi {
   [[nodiscard]] Result<void> start();
   void stop();
 
-  // Writes a state-changing call on the control socket to the audit trail: `user` is the one the
-  // body named ("as"; empty: the station's owner), `action` its method and path.
+  // Writes a state-changing call on the control socket to the audit trail (`user` is the one the
+  // body named, "as"; empty: the station's owner; `action` its method and path), then answers
+  // with `response` once the row is durable, without the io thread waiting for the disk.
   void record_local_action(const std::string& user, const std::string& action,
-                           const ControlResponse& response);
+                           ControlResponse response, ControlResponder respond);
 
  private:
   Result<void> ensure_certificate(const api::ApiListen& listen);

@@ -296,6 +296,8 @@ class RecordStore {
 
   // Appends `row` (its id is ignored); durable on success. Returns its id.
   [[nodiscard]] virtual Result<std::uint64_t> add_audit(const AuditRow& row) = 0;
+  // Same, without waiting (see WriteDone): for callers that must not block on the disk.
+  virtual void add_audit_then(AuditRow row, WriteDone done) = 0;
   // Up to `limit` rows with an id greater than `after_id`, ordered by id.
   [[nodiscard]] virtual Result<std::vector<AuditRow>> audit(std::uint64_t after_id,
                                                             std::size_t limit) = 0;

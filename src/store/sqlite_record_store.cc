@@ -383,6 +383,16 @@ Result<std::uint64_t> SqliteRecordStore::add_audit(const AuditRow& row) {
   return *id;
 }
 
+void SqliteRecordStore::add_audit_then(AuditRow row, WriteDone done) {
+  submit(
+      [row = std::move(row)](Connection& db, Micros) -> Result<void> {
+        HOTLINE_ASSIGN(std::uint64_t id, user_table::insert_audit(db, row));
+        (void)id;
+        return success();
+      },
+      std::move(done));
+}
+
 Result<std::vector<AuditRow>> SqliteRecordStore::audit(std::uint64_t after_id, std::size_t limit) {
   std::lock_guard lock(read_mutex_);
   return user_table::select_audit(*reader_, after_id, limit);
