@@ -132,7 +132,7 @@ Micros LineDesk::due_reminders(Micros now) {
       const bool ack = reminder.what == procedure::Reminder::What::kAck50 ||
                        reminder.what == procedure::Reminder::What::kAck90;
       if (!ack && counters > 0) {
-        kind += "/" + std::to_string(counters + 1);
+        kind.append("/").append(std::to_string(counters + 1));
       }
       if (reminder.at > now) {
         next = std::min(next, reminder.at);
