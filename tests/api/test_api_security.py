@@ -2,6 +2,8 @@
 
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -243,6 +245,21 @@ class SecurityTest(TwoStations):
                        "hotline_handshakes_refused_total",
                        "hotline_line_round_trip_seconds_bucket"):
             self.assertIn(metric, text)
+
+    def test_the_api_speaks_tls_1_3_only(self):
+        context = self.alpha.tls_context()
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        with socket.create_connection(("127.0.0.1", self.alpha.api_port), timeout=10) as raw:
+            with self.assertRaises(ssl.SSLError):
+                context.wrap_socket(raw, server_hostname="127.0.0.1")
+        context = self.alpha.tls_context()
+        with socket.create_connection(("127.0.0.1", self.alpha.api_port), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                self.assertEqual(tls.version(), "TLSv1.3")
+        # A plain HTTP request to the TLS port gets no answer but a closed connection.
+        with socket.create_connection(("127.0.0.1", self.alpha.api_port), timeout=10) as raw:
+            raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            self.assertNotIn(b"200 OK", raw.recv(4096))
 
 
 class PlainHttpTest(unittest.TestCase):
