@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/call_audit.h"
 #include "core/duration.h"
 
 namespace hotline::api {
@@ -143,10 +144,18 @@ void ApiDispatcher::handle(const HttpCall& call, Reply reply) {
   const bool audited = changes_state(call.method) && checked.caller.has_value();
   if (audited) {
     const Caller& caller = *checked.caller;
-    const std::string action = call.method + " " + call.path;
-    answer = [this, call, user = caller.user, role = std::string(procedure::role_name(caller.role)),
-              action, answer = std::move(answer)](HttpReply r) {
-      audit(call, user, role, action, std::move(r), answer);
+    // Begun before the call acts, so that its row is durable by the time the call's own writes
+    // are (call_audit.h).
+    auto audit =
+        CallAudit::begin(context_.store, context_.post,
+                         store::AuditRow{0, context_.clock.now(), caller.user,
+                                         std::string(procedure::role_name(caller.role)),
+                                         "api " + call.from, call.method + " " + call.path, 0, ""});
+    answer = [audit, answer = std::move(answer)](HttpReply r) {
+      const int status = r.status;
+      std::string detail = audit_detail(r.body);
+      auto reply = std::make_shared<HttpReply>(std::move(r));
+      audit->answered(status, std::move(detail), [reply, answer] { answer(std::move(*reply)); });
     };
   }
   try {
@@ -209,7 +218,7 @@ void ApiDispatcher::dispatch(const HttpCall& call, const Checked& checked, Reply
   } else if (pattern == "/api/v1/users/{name}/totp/reset") {
     reply(reset_totp(params.at(0)));
   } else if (pattern == "/api/v1/audit") {
-    reply(list_audit(call.query));
+    list_audit(call.query, std::move(reply));
   } else {
     reply(error_reply(500, "internal error: no handler for " + std::string(pattern)));
   }

@@ -8,8 +8,9 @@
 // (415 for another content type, 400 for malformed JSON or a field that is wrong, naming it).
 // Only then does the endpoint run: here for sessions, users, the audit trail and operations, or
 // the station behind (StationBackend) for the procedure and the lines. Every state-changing call
-// and every login attempt is written to the audit trail, with its outcome, before the reply goes
-// out.
+// and every login attempt is written to the audit trail before the reply goes out: a refused call
+// and a login with their outcome, a call that acts before it acts, its outcome after
+// (call_audit.h).
 //
 // Runs on the station's io thread. Password hashing (0.1 s each) runs on another thread through
 // `offload`, so that a login never stalls the lines.
@@ -127,7 +128,9 @@ class ApiDispatcher {
   void add_user(const nlohmann::json& body, Reply reply);
   HttpReply disable_user(const std::string& name);
   HttpReply reset_totp(const std::string& name);
-  HttpReply list_audit(const std::string& query);
+  // Answers once the outcomes of calls already answered are written (call_audit.h).
+  void list_audit(const std::string& query, Reply reply);
+  HttpReply audit_page(std::uint64_t after, std::uint64_t limit);
   HttpReply healthz();
   HttpReply metrics_page(const HttpCall& call);
   HttpReply console_file(const std::string& path);

@@ -368,14 +368,28 @@ HttpReply ApiDispatcher::reset_totp(const std::string& name) {
   return json_body(200, {{"name", name}, {"totp_enrolled", false}});
 }
 
-HttpReply ApiDispatcher::list_audit(const std::string& query) {
+void ApiDispatcher::list_audit(const std::string& query, Reply reply) {
   auto after = query_number(query, "after", 0);
   auto limit = query_number(query, "limit", 100);
   if (!after || !limit || *limit == 0 || *limit > 1000) {
-    return error_reply(400, !after ? "query 'after' must be an audit row id"
-                                   : "query 'limit' must be a number from 1 to 1000");
+    reply(error_reply(400, !after ? "query 'after' must be an audit row id"
+                                  : "query 'limit' must be a number from 1 to 1000"));
+    return;
   }
-  auto rows = context_.store.audit(*after, *limit);
+  context_.store.after_writes(
+      [this, after = *after, limit = *limit, reply = std::move(reply)](Result<void> written) {
+        context_.post([this, after, limit, reply, written] {
+          if (!written.ok()) {
+            reply(error_reply(500, written.error().message));
+            return;
+          }
+          reply(audit_page(after, limit));
+        });
+      });
+}
+
+HttpReply ApiDispatcher::audit_page(std::uint64_t after, std::uint64_t limit) {
+  auto rows = context_.store.audit(after, limit);
   if (!rows.ok()) {
     return error_reply(500, rows.error().message);
   }

@@ -211,18 +211,26 @@ void LineRecord::signed_ahead(const std::vector<SignedEntry>& entries,
 
 // Own entries up to `head` are durable. Writes end in submission order, but a blocking write may
 // have ended after a pipelined one that reports only now.
-void LineRecord::own_written(const record::ChainHead& head) {
-  if (head.position.seq > own_durable_.position.seq) {
-    const std::uint64_t from = own_durable_.position.seq + 1;
-    own_durable_ = head;
-    announce_stored(line_.local, from, head.position.seq);
+LineRecord::Stored LineRecord::own_written(const record::ChainHead& head) {
+  if (head.position.seq <= own_durable_.position.seq) {
+    return std::nullopt;
   }
+  const std::uint64_t from = own_durable_.position.seq + 1;
+  own_durable_ = head;
+  return read_stored(line_.local, from, head.position.seq);
 }
 
-void LineRecord::announce_stored(const record::PublicKey& author, std::uint64_t from,
-                                 std::uint64_t to) {
-  if (listener_.stored && from <= to) {
-    listener_.stored(read_chain(author, from, to - from + 1));
+LineRecord::Stored LineRecord::read_stored(const record::PublicKey& author, std::uint64_t from,
+                                           std::uint64_t to) {
+  if (!listener_.stored || from > to) {
+    return std::nullopt;
+  }
+  return read_chain(author, from, to - from + 1);
+}
+
+void LineRecord::announce(Stored stored) {
+  if (stored && listener_.stored) {
+    listener_.stored(std::move(*stored));
   }
 }
 
@@ -231,7 +239,7 @@ Result<std::vector<SignedEntry>> LineRecord::author(std::vector<Draft> drafts) {
   HOTLINE_ASSIGN(auto signed_entries, sign_batch(std::move(drafts), head));
   HOTLINE_TRY(store_->append_entries(signed_entries));
   own_ = head;
-  own_written(head);
+  announce(own_written(head));
   return signed_entries;
 }
 
@@ -273,7 +281,7 @@ Result<std::vector<SignedEntry>> LineRecord::author_drafts(
   }
   HOTLINE_TRY(store_->append_entries_from_drafts(signed_entries, ids_of(drafts)));
   own_ = head;
-  own_written(head);
+  announce(own_written(head));
   std::vector<Precedence> precedences;
   for (const store::OutboxDraft& draft : drafts) {
     precedences.push_back(draft.precedence);
@@ -304,10 +312,11 @@ Result<void> LineRecord::author_drafts_async(const std::vector<store::OutboxDraf
                                           when_written([this, head, ids](Result<void> written) {
                                             drafts_.signed_written(ids);
                                             if (written.ok()) {
-                                              own_written(head);
+                                              Stored stored = own_written(head);
                                               if (listener_.own_durable) {
                                                 listener_.own_durable();
                                               }
+                                              announce(std::move(stored));
                                             }
                                           }));
   return success();
@@ -325,11 +334,14 @@ Result<void> LineRecord::author_async(std::vector<Draft> drafts,
                                   then(written.error());
                                   return;
                                 }
-                                own_written(head);
-                                then(head.position.seq);
+                                Stored stored = own_written(head);
+                                // The entry goes to the peer first, then the author hears: the
+                                // peer's work overlaps with the answer to the author.
                                 if (listener_.own_durable) {
                                   listener_.own_durable();
                                 }
+                                announce(std::move(stored));  // the author's answer may need it
+                                then(head.position.seq);
                               }));
   return success();
 }
@@ -390,7 +402,7 @@ Result<void> LineRecord::recover_own_entries(const std::vector<SignedEntry>& ent
     HOTLINE_TRY(store_->append_entries_from_drafts(std::move(fresh), std::move(authored)));
   }
   own_ = head;
-  own_written(head);
+  announce(own_written(head));
   drafts_.removed(authored_precedence);
   return success();
 }

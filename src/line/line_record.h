@@ -116,7 +116,7 @@ class LineRecord {
   // outbox in the same commit; Listener::own_durable follows.
   Result<void> author_drafts_async(const std::vector<store::OutboxDraft>& drafts);
   // Signs the drafts as the next own entries (no outbox: nothing was waiting) and writes them;
-  // `then` gets the last seq once durable, before Listener::own_durable.
+  // `then` gets the last seq once durable, right after Listener::own_durable (which sends it).
   Result<void> author_async(std::vector<Draft> drafts,
                             std::function<void(Result<std::uint64_t>)> then);
   // Checks the peer's entries exactly as accept_entries does, then writes the new ones with a
@@ -188,9 +188,13 @@ class LineRecord {
   Result<std::optional<SignedEntry>> entry_at(const record::PublicKey& author, std::uint64_t seq);
   Result<std::vector<SignedEntry>> sign_batch(std::vector<Draft> drafts, record::ChainHead& head);
   void signed_ahead(const std::vector<SignedEntry>& entries, const record::ChainHead& head);
-  void own_written(const record::ChainHead& head);
-  void announce_stored(const record::PublicKey& author, std::uint64_t from, std::uint64_t to);
-  void peer_written(const record::ChainHead& head, const SignedReceipt& receipt);
+  // What became durable, for Listener::stored. The pipelined writes tell it only after the entry
+  // or receipt went to the peer: what the procedure does with it is not on the peer's path.
+  using Stored = std::optional<Result<std::vector<SignedEntry>>>;
+  [[nodiscard]] Stored own_written(const record::ChainHead& head);
+  [[nodiscard]] Stored peer_written(const record::ChainHead& head, const SignedReceipt& receipt);
+  Stored read_stored(const record::PublicKey& author, std::uint64_t from, std::uint64_t to);
+  void announce(Stored stored);
   Result<std::vector<SignedEntry>> check_batch(const std::vector<SignedEntry>& entries,
                                                record::ChainHead& head);
   Result<void> check_peer_receipt(const SignedReceipt& receipt);

@@ -109,18 +109,21 @@ Result<SignedReceipt> LineRecord::accept_entries(const std::vector<SignedEntry>&
   HOTLINE_ASSIGN(SignedReceipt receipt, make_peer_receipt(head.position));
   HOTLINE_TRY(store_->append_entries_with_receipt(std::move(fresh), receipt));
   peer_ = head;
-  peer_written(head, receipt);
+  announce(peer_written(head, receipt));
   return receipt;
 }
 
-void LineRecord::peer_written(const record::ChainHead& head, const SignedReceipt& receipt) {
+LineRecord::Stored LineRecord::peer_written(const record::ChainHead& head,
+                                            const SignedReceipt& receipt) {
+  Stored stored;
   if (head.position.seq > peer_durable_.position.seq) {
     const std::uint64_t from = peer_durable_.position.seq + 1;
     peer_durable_ = head;
     last_issued_ = receipt;
-    announce_stored(line_.peer, from, head.position.seq);  // before peer_writing_ lets them go
+    stored = read_stored(line_.peer, from, head.position.seq);  // before peer_writing_ lets go
   }
   peer_writing_.erase(peer_writing_.begin(), peer_writing_.upper_bound(head.position.seq));
+  return stored;
 }
 
 Result<std::uint64_t> LineRecord::accept_entries_async(const std::vector<SignedEntry>& entries) {
@@ -141,10 +144,12 @@ Result<std::uint64_t> LineRecord::accept_entries_async(const std::vector<SignedE
         if (!written.ok()) {
           return;
         }
-        peer_written(head, receipt);
+        Stored stored = peer_written(head, receipt);
+        // The receipt goes to the peer before the procedure looks at what arrived.
         if (listener_.peer_durable) {
           listener_.peer_durable(receipt);
         }
+        announce(std::move(stored));
       }));
   return added;
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "api/api_certificate.h"
+#include "api/call_audit.h"
 #include "core/precedence.h"
 
 namespace hotline::station {
@@ -125,27 +126,24 @@ void StationApi::stop() {
   }
 }
 
-void StationApi::record_local_action(const std::string& user, const std::string& action,
-                                     ControlResponse response, ControlResponder respond) {
+ControlResponder StationApi::audit_local_action(const std::string& user, const std::string& action,
+                                                ControlResponder respond) {
   std::string role = "owner";
   if (!user.empty()) {
     auto found = parts_.store.user(user);
     role = found.ok() ? found->role : "";
   }
-  store::AuditRow row{
-      0,      parts_.clock.now(), user.empty() ? "(owner)" : user, role, "control socket",
-      action, response.status,    api::audit_detail(response.body)};
-  const std::string what = action + " by '" + user + "'";
-  auto pending = std::make_shared<std::pair<ControlResponse, ControlResponder>>(std::move(response),
-                                                                                std::move(respond));
-  parts_.store.add_audit_then(std::move(row), [&io = parts_.io, pending, what](Result<void> done) {
-    asio::post(io, [pending, what, done] {
-      if (!done.ok()) {
-        spdlog::error("AUDIT could not record {}: {}", what, done.error().message);
-      }
-      pending->second(std::move(pending->first));
-    });
-  });
+  auto audit = api::CallAudit::begin(
+      parts_.store, [&io = parts_.io](std::function<void()> f) { asio::post(io, std::move(f)); },
+      store::AuditRow{0, parts_.clock.now(), user.empty() ? "(owner)" : user, role,
+                      "control socket", action, 0, ""});
+  return [audit, respond = std::move(respond)](ControlResponse response) {
+    const int status = response.status;
+    std::string detail = api::audit_detail(response.body);
+    auto pending = std::make_shared<ControlResponse>(std::move(response));
+    audit->answered(status, std::move(detail),
+                    [pending, respond] { respond(std::move(*pending)); });
+  };
 }
 
 api::Health StationApi::health() const {

@@ -53,11 +53,12 @@ class StationApi {
   [[nodiscard]] Result<void> start();
   void stop();
 
-  // Writes a state-changing call on the control socket to the audit trail (`user` is the one the
-  // body named, "as"; empty: the station's owner; `action` its method and path), then answers
-  // with `response` once the row is durable, without the io thread waiting for the disk.
-  void record_local_action(const std::string& user, const std::string& action,
-                           ControlResponse response, ControlResponder respond);
+  // Writes a state-changing call on the control socket to the audit trail, before it acts
+  // (`user` is the one the body named, "as"; empty: the station's owner; `action` its method and
+  // path). Returns `respond` wrapped so that the answer records the outcome and goes out once the
+  // row is durable (api/call_audit.h), without the io thread waiting for the disk.
+  ControlResponder audit_local_action(const std::string& user, const std::string& action,
+                                      ControlResponder respond);
 
  private:
   Result<void> ensure_certificate(const api::ApiListen& listen);

@@ -366,9 +366,7 @@ class Station {
                                  : "";
     const std::string action =
         request.method + " " + request.target.substr(0, request.target.find('?'));
-    handle(request, [this, user, action, respond](ControlResponse response) {
-      api_->record_local_action(user, action, std::move(response), respond);
-    });
+    handle(request, api_->audit_local_action(user, action, std::move(respond)));
   }
 
   void handle(const ControlRequest& request, ControlResponder respond) {

@@ -298,6 +298,19 @@ class RecordStore {
   [[nodiscard]] virtual Result<std::uint64_t> add_audit(const AuditRow& row) = 0;
   // Same, without waiting (see WriteDone): for callers that must not block on the disk.
   virtual void add_audit_then(AuditRow row, WriteDone done) = 0;
+  // A call's row in two writes, so that the call's answer waits for no commit of its own:
+  // begin_audit writes who, what, when and from where (outcome 0) before the call acts. The store
+  // commits writes in the order they were submitted, so the row is durable no later than the
+  // call's own writes; finish_audit then fills in the outcome. A row the station stopped before
+  // finishing keeps outcome 0: the call was made, its answer is unknown. Both report through
+  // `done` like add_audit_then; a finish whose begin failed fails too.
+  using AuditTicket = std::shared_ptr<std::optional<std::uint64_t>>;  // the row's id, once written
+  [[nodiscard]] virtual AuditTicket begin_audit(AuditRow row, WriteDone done) = 0;
+  virtual void finish_audit(const AuditTicket& ticket, int outcome, std::string detail,
+                            WriteDone done) = 0;
+  // Calls `done` once every write submitted before it has ended: a reader that waits for it
+  // sees them (e.g. the outcome of a call answered a moment ago).
+  virtual void after_writes(WriteDone done) = 0;
   // Up to `limit` rows with an id greater than `after_id`, ordered by id.
   [[nodiscard]] virtual Result<std::vector<AuditRow>> audit(std::uint64_t after_id,
                                                             std::size_t limit) = 0;

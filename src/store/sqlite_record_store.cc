@@ -393,6 +393,37 @@ void SqliteRecordStore::add_audit_then(AuditRow row, WriteDone done) {
       std::move(done));
 }
 
+RecordStore::AuditTicket SqliteRecordStore::begin_audit(AuditRow row, WriteDone done) {
+  row.outcome = 0;
+  auto ticket = std::make_shared<std::optional<std::uint64_t>>();
+  // The ticket is written and read only by jobs, all on the writer thread, in submission order.
+  submit(
+      [row = std::move(row), ticket](Connection& db, Micros) -> Result<void> {
+        HOTLINE_ASSIGN(std::uint64_t id, user_table::insert_audit(db, row));
+        *ticket = id;
+        return success();
+      },
+      std::move(done));
+  return ticket;
+}
+
+void SqliteRecordStore::finish_audit(const AuditTicket& ticket, int outcome, std::string detail,
+                                     WriteDone done) {
+  submit(
+      [ticket, outcome, detail = std::move(detail)](Connection& db, Micros) -> Result<void> {
+        if (!ticket || !*ticket) {
+          return make_error(Errc::kNotFound,
+                            db.path() + ": the audit row to finish was not written");
+        }
+        return user_table::set_audit_outcome(db, **ticket, outcome, detail);
+      },
+      std::move(done));
+}
+
+void SqliteRecordStore::after_writes(WriteDone done) {
+  submit([](Connection&, Micros) -> Result<void> { return success(); }, std::move(done));
+}
+
 Result<std::vector<AuditRow>> SqliteRecordStore::audit(std::uint64_t after_id, std::size_t limit) {
   std::lock_guard lock(read_mutex_);
   return user_table::select_audit(*reader_, after_id, limit);

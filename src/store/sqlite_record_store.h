@@ -72,6 +72,10 @@ class SqliteRecordStore final : public RecordStore {
   [[nodiscard]] Result<bool> use_totp_step(const std::string& name, std::int64_t step) override;
   [[nodiscard]] Result<std::uint64_t> add_audit(const AuditRow& row) override;
   void add_audit_then(AuditRow row, WriteDone done) override;
+  void after_writes(WriteDone done) override;
+  [[nodiscard]] AuditTicket begin_audit(AuditRow row, WriteDone done) override;
+  void finish_audit(const AuditTicket& ticket, int outcome, std::string detail,
+                    WriteDone done) override;
   [[nodiscard]] Result<std::vector<AuditRow>> audit(std::uint64_t after_id,
                                                     std::size_t limit) override;
   [[nodiscard]] Result<void> replace_request_states(

@@ -109,6 +109,19 @@ Result<std::uint64_t> insert_audit(Connection& db, const AuditRow& row) {
   return static_cast<std::uint64_t>(insert->column_int(0));
 }
 
+Result<void> set_audit_outcome(Connection& db, std::uint64_t id, int outcome,
+                               const std::string& detail) {
+  HOTLINE_ASSIGN(StatementUse update,
+                 db.statement("UPDATE audit SET outcome = ?2, detail = ?3 WHERE id = ?1 "
+                              "RETURNING id"));
+  update->bind_int(1, clamp_to_int64(id)).bind_int(2, outcome).bind_text(3, detail);
+  HOTLINE_ASSIGN(bool has_row, update->step());
+  if (!has_row) {
+    return make_error(Errc::kNotFound, db.path() + ": no audit row " + std::to_string(id));
+  }
+  return success();
+}
+
 Result<std::vector<AuditRow>> select_audit(Connection& db, std::uint64_t after_id,
                                            std::size_t limit) {
   HOTLINE_ASSIGN(StatementUse query,

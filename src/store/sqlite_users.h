@@ -38,6 +38,9 @@ namespace hotline::store::user_table {
 
 // The audit trail: appends a row and returns its id; reads rows after an id, in order.
 [[nodiscard]] Result<std::uint64_t> insert_audit(Connection& db, const AuditRow& row);
+// Fills in the outcome of the row `id` written by insert_audit.
+[[nodiscard]] Result<void> set_audit_outcome(Connection& db, std::uint64_t id, int outcome,
+                                             const std::string& detail);
 [[nodiscard]] Result<std::vector<AuditRow>> select_audit(Connection& db, std::uint64_t after_id,
                                                          std::size_t limit);
 

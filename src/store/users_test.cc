@@ -2,6 +2,7 @@
 // than deleted, and what is written survives a restart and a schema migration.
 #include <sqlite3.h>
 
+#include <future>
 #include <string>
 
 #include "core/cbor.h"
@@ -240,6 +241,39 @@ TEST_F(UsersTest, TheAuditTrailKeepsEveryRowInOrderAcrossARestart) {
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 1u);
   EXPECT_EQ(page->front().id, 4u);
+}
+
+TEST_F(UsersTest, AnAuditRowBegunBeforeACallIsDurableWithItAndGetsItsOutcomeAfter) {
+  std::promise<Result<void>> begun, finished, unfinished;
+  AuditRow row{0,   2000,     "ann", "operator", "control socket", "POST /v1/lines/ab/messages",
+               999, "ignored"};
+  auto ticket = store_->begin_audit(row, [&](Result<void> r) { begun.set_value(std::move(r)); });
+  ASSERT_TRUE(begun.get_future().get().ok());
+  auto rows = store_->audit(0, 10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->front().outcome, 0) << "no outcome yet: the call has not answered";
+  EXPECT_EQ(rows->front().user, "ann");
+  EXPECT_EQ(rows->front().source, "control socket");
+
+  auto second = store_->begin_audit(row, [](Result<void>) {});
+  store_->finish_audit(ticket, 201, "id ab-7",
+                       [&](Result<void> r) { finished.set_value(std::move(r)); });
+  ASSERT_TRUE(finished.get_future().get().ok());
+  reopen();  // the second call's outcome never came: its row says so
+  rows = store_->audit(0, 10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(rows->at(0).outcome, 201);
+  EXPECT_EQ(rows->at(0).detail, "id ab-7");
+  EXPECT_EQ(rows->at(1).outcome, 0);
+
+  RecordStore::AuditTicket never_written = std::make_shared<std::optional<std::uint64_t>>();
+  store_->finish_audit(never_written, 500, "",
+                       [&](Result<void> r) { unfinished.set_value(std::move(r)); });
+  auto refused = unfinished.get_future().get();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kNotFound);
 }
 
 }  // namespace

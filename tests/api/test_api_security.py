@@ -201,6 +201,8 @@ class SecurityTest(TwoStations):
         answer = operator.must("POST", "/api/v1/lines/ab/requests",
                                {"kind": "call", "topic": "audit me"})
         operator.call("POST", "/api/v1/lines/ab/messages", {"text": "x"}, csrf=False)
+        status, _, _ = operator.call("POST", "/api/v1/lines/zz/messages", {"text": "no line"})
+        self.assertEqual(status, 404)
         self.alpha.client().login("ann", "a wrong password!")
         harness.run("send", "--dir", self.alpha.dir, "--line", "ab", "--precedence", "ROUTINE",
                     "--text", "from the control socket", "--as", "ann")
@@ -219,8 +221,14 @@ class SecurityTest(TwoStations):
                              and r["outcome"] == 403 and r["user"] == "ann"))
         self.assertTrue(find(lambda r: r["action"] == "login-failed" and r["user"] == "ann"))
         self.assertTrue(find(lambda r: r["action"] == "login" and r["user"] == "otto"))
+        # The row is written before the call acts and its outcome after it answers; reading the
+        # trail right after the answer finds the outcome.
         self.assertTrue(find(lambda r: r["source"] == "control socket" and r["user"] == "ann"
-                             and r["action"] == "POST /v1/lines/ab/messages"))
+                             and r["action"] == "POST /v1/lines/ab/messages"
+                             and r["outcome"] == 201))
+        self.assertTrue(find(lambda r: r["action"] == "POST /api/v1/lines/zz/messages"
+                             and r["outcome"] == 404 and "zz" in r["detail"]), rows)
+        self.assertFalse(find(lambda r: r["outcome"] == 0), "every call's outcome is written")
         ids = [r["id"] for r in rows]
         self.assertEqual(ids, sorted(ids))
         page = auditor.must("GET", f"/api/v1/audit?after={ids[-2]}")["audit"]
