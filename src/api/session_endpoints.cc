@@ -376,16 +376,17 @@ void ApiDispatcher::list_audit(const std::string& query, Reply reply) {
                                   : "query 'limit' must be a number from 1 to 1000"));
     return;
   }
-  context_.store.after_writes(
-      [this, after = *after, limit = *limit, reply = std::move(reply)](Result<void> written) {
-        context_.post([this, after, limit, reply, written] {
-          if (!written.ok()) {
-            reply(error_reply(500, written.error().message));
-            return;
-          }
-          reply(audit_page(after, limit));
-        });
-      });
+  // The store calls back on its writer thread: only the io thread touches the dispatcher.
+  context_.store.after_writes([this, post = context_.post, after = *after, limit = *limit,
+                               reply = std::move(reply)](Result<void> written) {
+    post([this, after, limit, reply, written] {
+      if (!written.ok()) {
+        reply(error_reply(500, written.error().message));
+        return;
+      }
+      reply(audit_page(after, limit));
+    });
+  });
 }
 
 HttpReply ApiDispatcher::audit_page(std::uint64_t after, std::uint64_t limit) {
