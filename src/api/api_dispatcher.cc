@@ -151,12 +151,7 @@ void ApiDispatcher::handle(const HttpCall& call, Reply reply) {
                          store::AuditRow{0, context_.clock.now(), caller.user,
                                          std::string(procedure::role_name(caller.role)),
                                          "api " + call.from, call.method + " " + call.path, 0, ""});
-    answer = [audit, answer = std::move(answer)](HttpReply r) {
-      const int status = r.status;
-      std::string detail = audit_detail(r.body);
-      auto reply = std::make_shared<HttpReply>(std::move(r));
-      audit->answered(status, std::move(detail), [reply, answer] { answer(std::move(*reply)); });
-    };
+    answer = CallAudit::answer_through<HttpReply>(std::move(audit), std::move(answer));
   }
   try {
     dispatch(call, checked, std::move(answer));
@@ -234,31 +229,9 @@ void ApiDispatcher::audit(const HttpCall& call, const std::string& user, const s
                       action,
                       answer.status,
                       audit_detail(answer.body)};
-  const std::string what =
-      action + " " + std::to_string(answer.status) + " by '" + user + "' from " + call.from;
-  auto pending = std::make_shared<std::pair<HttpReply, Reply>>(std::move(answer), std::move(reply));
-  // Runs on the store's writer thread, possibly after this dispatcher is gone: it captures only
-  // what it needs, and hands the reply to the io thread.
-  context_.store.add_audit_then(
-      std::move(row), [post = context_.post, pending, what](Result<void> written) {
-        post([pending, what, written] {
-          if (!written.ok()) {
-            spdlog::error("AUDIT could not record {}: {}", what, written.error().message);
-          }
-          pending->second(std::move(pending->first));
-        });
-      });
-}
-
-std::string audit_detail(const std::string& reply_body) {
-  json body = json::parse(reply_body, nullptr, false);
-  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
-    return body["error"].get<std::string>();
-  }
-  if (body.is_object() && body.contains("id") && body["id"].is_string()) {
-    return "id " + body["id"].get<std::string>();
-  }
-  return "";
+  auto held = std::make_shared<HttpReply>(std::move(answer));
+  CallAudit::record(context_.store, context_.post, std::move(row),
+                    [held, reply = std::move(reply)] { reply(std::move(*held)); });
 }
 
 std::variant<Subscriber, HttpReply> ApiDispatcher::open_events(const HttpCall& call) {

@@ -72,9 +72,6 @@ struct Subscriber {
   procedure::Role role = procedure::Role::kOperator;
 };
 
-// What the audit trail says of an answer: its error message, or the id it created, or nothing.
-std::string audit_detail(const std::string& reply_body);
-
 class ApiDispatcher {
  public:
   ApiDispatcher(ApiSettings settings, ApiContext context);

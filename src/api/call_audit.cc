@@ -2,9 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
 #include <utility>
 
 namespace hotline::api {
+
+std::string audit_detail(const std::string& reply_body) {
+  const auto body = nlohmann::json::parse(reply_body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+    return body["error"].get<std::string>();
+  }
+  if (body.is_object() && body.contains("id") && body["id"].is_string()) {
+    return "id " + body["id"].get<std::string>();
+  }
+  return "";
+}
 
 std::shared_ptr<CallAudit> CallAudit::begin(store::RecordStore& store, Post post,
                                             store::AuditRow row) {
@@ -41,6 +53,23 @@ void CallAudit::answered(int status, std::string detail, std::function<void()> s
   } else {
     held_ = std::move(send);
   }
+}
+
+void CallAudit::record(store::RecordStore& store, const Post& post, store::AuditRow row,
+                       std::function<void()> send) {
+  std::string what =
+      row.action + " " + std::to_string(row.outcome) + " by '" + row.user + "' from " + row.source;
+  // Runs on the store's writer thread, possibly after the caller is gone: it captures only what
+  // it needs, and hands the answer to the io thread.
+  store.add_audit_then(
+      std::move(row), [post, what = std::move(what), send = std::move(send)](Result<void> written) {
+        post([what, send, written = std::move(written)] {
+          if (!written.ok()) {
+            spdlog::error("AUDIT could not record {}: {}", what, written.error().message);
+          }
+          send();
+        });
+      });
 }
 
 }  // namespace hotline::api

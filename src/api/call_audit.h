@@ -16,6 +16,9 @@
 
 namespace hotline::api {
 
+// What the audit trail says of an answer: its error, or the id it created, or nothing.
+std::string audit_detail(const std::string& reply_body);
+
 class CallAudit : public std::enable_shared_from_this<CallAudit> {
  public:
   // Runs a closure on the io thread.
@@ -30,6 +33,24 @@ class CallAudit : public std::enable_shared_from_this<CallAudit> {
   // `send` on the io thread once the row is durable: at once, when the call's own writes came
   // after it. A row that could not be written is logged as an error, and the answer still goes.
   void answered(int status, std::string detail, std::function<void()> send);
+
+  // The answer function to hand the call in place of `send`: it records the call's outcome and
+  // sends the answer (anything with `status` and `body`) once the row is durable.
+  template <class Answer>
+  static std::function<void(Answer)> answer_through(std::shared_ptr<CallAudit> audit,
+                                                    std::function<void(Answer)> send) {
+    return [audit = std::move(audit), send = std::move(send)](Answer answer) {
+      const int status = answer.status;
+      std::string detail = audit_detail(answer.body);
+      auto held = std::make_shared<Answer>(std::move(answer));
+      audit->answered(status, std::move(detail), [held, send] { send(std::move(*held)); });
+    };
+  }
+
+  // A call whose outcome is known before it acts (a refusal, a login): one row, and `send` on the
+  // io thread once it is durable. A row that could not be written is logged, and the answer goes.
+  static void record(store::RecordStore& store, const Post& post, store::AuditRow row,
+                     std::function<void()> send);
 
  private:
   CallAudit(store::RecordStore& store, std::string what) : store_(store), what_(std::move(what)) {}

@@ -137,13 +137,7 @@ ControlResponder StationApi::audit_local_action(const std::string& user, const s
       parts_.store, [&io = parts_.io](std::function<void()> f) { asio::post(io, std::move(f)); },
       store::AuditRow{0, parts_.clock.now(), user.empty() ? "(owner)" : user, role,
                       "control socket", action, 0, ""});
-  return [audit, respond = std::move(respond)](ControlResponse response) {
-    const int status = response.status;
-    std::string detail = api::audit_detail(response.body);
-    auto pending = std::make_shared<ControlResponse>(std::move(response));
-    audit->answered(status, std::move(detail),
-                    [pending, respond] { respond(std::move(*pending)); });
-  };
+  return api::CallAudit::answer_through<ControlResponse>(std::move(audit), std::move(respond));
 }
 
 api::Health StationApi::health() const {
