@@ -1,5 +1,8 @@
 #include "store/sqlite_connection.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -170,11 +173,29 @@ void Statement::reset() {
 
 // --- Connection -------------------------------------------------------------------------------
 
+namespace {
+
+// A database holds a station's record and its users' password hashes: it is for its owner only.
+// SQLite would create it with 0644 under the usual umask, and it gives the -wal and -shm files
+// the database file's mode, so creating the file first, empty and 0600, covers all three. A
+// failure is left for SQLite's own open to report, as it would have.
+void create_owner_only(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, Mode mode,
                                                      const std::string& vfs) {
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   flags |=
       mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (mode == Mode::kReadWrite) {
+    create_owner_only(path);
+  }
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {

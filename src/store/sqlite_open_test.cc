@@ -1,6 +1,7 @@
 // Opening a database: what a station operator sees when the file is wrong, and what a new file
 // looks like.
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -187,6 +188,24 @@ TEST(SqliteOpenTest, NewDatabaseIsAHotlineDatabaseInWalMode) {
   EXPECT_EQ(raw_query(path, "PRAGMA application_id"), std::to_string(0x484C4E31));
   EXPECT_EQ(raw_query(path, "PRAGMA user_version"), std::to_string(current_schema_version()));
   EXPECT_EQ(raw_query(path, "PRAGMA journal_mode"), "wal");
+}
+
+TEST(SqliteOpenTest, ANewDatabaseAndItsWalFilesAreForTheOwnerOnly) {
+  TempDir dir;
+  const std::string path = dir.file("hotline.db");
+  const mode_t previous_umask = ::umask(022);  // the usual one, which would leave 0644
+  auto store = open_sqlite_store(path, {});
+  ::umask(previous_umask);
+  ASSERT_TRUE(store.ok());
+  // A write while the store is open: the -wal and -shm files now exist.
+  ASSERT_TRUE((*store)->add_line(testing::test_line(1, 2, "north")).ok());
+
+  for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+    ASSERT_TRUE(std::filesystem::exists(file)) << file;
+    const auto permissions = std::filesystem::status(file).permissions();
+    EXPECT_EQ(permissions, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << file;
+  }
 }
 
 TEST(SqliteOpenTest, EmptyFileBecomesADatabase) {
