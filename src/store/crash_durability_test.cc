@@ -4,10 +4,12 @@
 // A forked child appends to one chain without end, keeping a few appends in flight so that group
 // commit batches them, and writes the head of each acknowledged append to a pipe. The parent kills
 // it with SIGKILL after a random few milliseconds (during open, recovery, a write, a commit, or
-// between acknowledgements), reopens the database, and checks that every acknowledged entry is
-// there and that the chain verifies from seq 1. The random delays come from a seeded generator, so
-// a failing run can be repeated.
+// between acknowledgements), counted from the fork in even rounds and from the moment the child has
+// opened the store in odd ones, so that a loaded machine still has kills during appends; it reopens
+// the database, and checks that every acknowledged entry is there and that the chain verifies from
+// seq 1. The random delays come from a seeded generator, so a failing run can be repeated.
 #include <fcntl.h>
+#include <poll.h>
 
 #include <chrono>
 #include <deque>
@@ -26,6 +28,9 @@ constexpr int kRounds = 50;
 constexpr int kMinDelayMicros = 2'000;
 constexpr int kMaxDelayMicros = 50'000;
 constexpr std::size_t kInFlight = 4;  // appends the child keeps submitted before waiting
+// Written to the pipe once the child's store is open; acknowledged heads are seq 1 and up.
+constexpr std::uint64_t kOpened = 0;
+constexpr int kOpenTimeoutMillis = 30'000;
 
 // The child's loop. It only returns on failure (exit code and reason on stderr): success is being
 // killed.
@@ -42,6 +47,9 @@ int append_until_killed(const std::string& path, const LineParties& line, int ac
   }
   TestChain chain(1, line.id);
   chain.continue_from(*head);
+  if (::write(acks, &kOpened, sizeof kOpened) != sizeof kOpened) {
+    return 5;
+  }
 
   struct InFlight {
     std::future<Result<void>> done;
@@ -72,15 +80,25 @@ std::vector<std::uint64_t> read_acks(int fd) {
   std::uint64_t ack = 0;
   // 8-byte writes to a pipe are atomic, so reads never see half an acknowledgement.
   while (::read(fd, &ack, sizeof ack) == sizeof ack) {
-    acks.push_back(ack);
+    if (ack != kOpened) {
+      acks.push_back(ack);
+    }
   }
   return acks;
 }
 
-// Forks an appending child, kills it after `delay`, and returns what it acknowledged. Fails the
-// test if the child stopped by itself.
+// Whether the child said it has opened the store, within kOpenTimeoutMillis.
+bool wait_until_opened(int fd) {
+  pollfd readable{fd, POLLIN, 0};
+  std::uint64_t marker = 1;
+  return ::poll(&readable, 1, kOpenTimeoutMillis) == 1 &&
+         ::read(fd, &marker, sizeof marker) == sizeof marker && marker == kOpened;
+}
+
+// Forks an appending child, kills it `delay` after the fork (or after it opened the store, if
+// `after_open`), and returns what it acknowledged. Fails the test if the child stopped by itself.
 std::vector<std::uint64_t> run_and_kill(const std::string& path, const LineParties& line,
-                                        std::chrono::microseconds delay) {
+                                        std::chrono::microseconds delay, bool after_open) {
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) {
     ADD_FAILURE() << "pipe failed";
@@ -94,6 +112,10 @@ std::vector<std::uint64_t> run_and_kill(const std::string& path, const LineParti
       return append_until_killed(path, line, pipe_fds[1]);
     });
     ::close(pipe_fds[1]);
+    if (after_open) {
+      EXPECT_TRUE(wait_until_opened(pipe_fds[0]))
+          << "the child did not open the store within " << kOpenTimeoutMillis << " ms";
+    }
     std::this_thread::sleep_for(delay);
     child.kill();
     status = child.wait();
@@ -122,9 +144,9 @@ TEST(CrashDurabilityTest, EveryAcknowledgedEntrySurvivesSigkill) {
   std::uint64_t acknowledged_total = 0;
   for (int round = 0; round < kRounds; ++round) {
     std::chrono::microseconds delay(delay_micros(random));
-    SCOPED_TRACE("round " + std::to_string(round) + ", killed after " +
-                 std::to_string(delay.count()) + " us");
-    std::vector<std::uint64_t> acks = run_and_kill(path, line, delay);
+    SCOPED_TRACE("round " + std::to_string(round) + ", killed " + std::to_string(delay.count()) +
+                 " us after " + (round % 2 == 1 ? "the open" : "the fork"));
+    std::vector<std::uint64_t> acks = run_and_kill(path, line, delay, round % 2 == 1);
     acknowledged_total += acks.size();
 
     auto store = open_sqlite_store(path, {});
