@@ -87,7 +87,8 @@ std::vector<std::uint64_t> read_acks(int fd) {
   return acks;
 }
 
-// Whether the child said it has opened the store, within kOpenTimeoutMillis.
+// Whether the child said it has opened the store, within kOpenTimeoutMillis (false also if it died
+// first: the pipe then reads end-of-file).
 bool wait_until_opened(int fd) {
   pollfd readable{fd, POLLIN, 0};
   std::uint64_t marker = 1;
@@ -114,7 +115,7 @@ std::vector<std::uint64_t> run_and_kill(const std::string& path, const LineParti
     ::close(pipe_fds[1]);
     if (after_open) {
       EXPECT_TRUE(wait_until_opened(pipe_fds[0]))
-          << "the child did not open the store within " << kOpenTimeoutMillis << " ms";
+          << "the child did not say it opened the store within " << kOpenTimeoutMillis << " ms";
     }
     std::this_thread::sleep_for(delay);
     child.kill();

@@ -178,12 +178,14 @@ namespace {
 // A database holds a station's record and its users' password hashes: it is for its owner only.
 // SQLite would create it with 0644 under the usual umask, and it gives the -wal and -shm files
 // the database file's mode, so creating the file first, empty and 0600, covers all three. A
-// failure is left for SQLite's own open to report, as it would have.
-void create_owner_only(const std::string& path) {
+// failure is left for SQLite's own open to report, as it would have. Whether it created the file.
+bool create_owner_only(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    ::close(fd);
+  if (fd < 0) {
+    return false;
   }
+  ::close(fd);
+  return true;
 }
 
 }  // namespace
@@ -193,12 +195,13 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, Mo
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   flags |=
       mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  if (mode == Mode::kReadWrite) {
-    create_owner_only(path);
-  }
+  const bool created = mode == Mode::kReadWrite && create_owner_only(path);
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
+    if (created) {
+      ::unlink(path.c_str());  // a failed open leaves the directory as it found it
+    }
     int system_errno = db != nullptr ? sqlite3_system_errno(db) : 0;
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);

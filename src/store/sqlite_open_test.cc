@@ -178,6 +178,20 @@ TEST(SqliteOpenTest, UnknownVfsIsAnError) {
   EXPECT_TRUE(mentions(store.error().message, "no-such-vfs"));
 }
 
+TEST(SqliteOpenTest, AFailedOpenLeavesNoFileBehind) {
+  TempDir dir;
+  const std::string path = dir.file("hotline.db");
+  SqliteOptions options;
+  options.vfs = "no-such-vfs";  // fails after the file could have been created
+
+  ASSERT_FALSE(open_sqlite_store(path, options).ok());
+  EXPECT_FALSE(std::filesystem::exists(path));
+  // So a later read-only open still says the file is missing, not that it is corrupt.
+  auto reading = open_sqlite_store(path, read_only());
+  ASSERT_FALSE(reading.ok());
+  EXPECT_EQ(reading.error().code, Errc::kNotFound);
+}
+
 // --- success ------------------------------------------------------------------------------------
 
 TEST(SqliteOpenTest, NewDatabaseIsAHotlineDatabaseInWalMode) {
