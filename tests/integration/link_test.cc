@@ -121,7 +121,11 @@ TEST_F(LinkTest, FailsOverToTheBackupRouteWithinSecondsAndReturns) {
   bravo_.start();
   for (int i = 0; i < 50; ++i) alpha_.send(kLine, "ROUTINE", "m-" + std::to_string(i));
   ASSERT_TRUE(wait_until([&] { return delivered(50); }));
-  EXPECT_EQ(alpha_.line_status(kLine)["route"], primary->endpoint());
+  // Alpha may dial before bravo listens and land on the backup first; it then moves back to the
+  // preferred route at its next probe, which the blackhole below needs to be carrying the line.
+  ASSERT_TRUE(wait_until([&] { return alpha_.line_status(kLine)["route"] == primary->endpoint(); },
+                         std::chrono::seconds(20)))
+      << alpha_.log();
 
   // The primary route goes silent (a cable cut far away: no FIN, no RST, nothing).
   primary->set_blackhole(true);
