@@ -41,7 +41,9 @@ void CallAudit::begun(const Result<void>& written) {
 }
 
 void CallAudit::answered(int status, std::string detail, std::function<void()> send) {
-  store_.finish_audit(ticket_, status, std::move(detail),
+  // An answer held for the row (the call wrote nothing) commits it now; otherwise the outcome
+  // rides with the next write.
+  store_.finish_audit(ticket_, status, std::move(detail), /*answer_waits=*/!durable_,
                       [what = what_, status](Result<void> written) {
                         if (!written.ok()) {
                           spdlog::error("AUDIT could not record the outcome ({}) of {}: {}", status,

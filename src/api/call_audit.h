@@ -5,7 +5,8 @@
 // durable no later than the call's own writes and the answer waits for no commit of its own:
 // a message sent with a wait for the peer's receipt is answered when the receipt is stored, not
 // one fsync later. The answer is still never sent before the row is on disk: a call that wrote
-// nothing (refused by its handler) is held until the row is.
+// nothing (refused by its handler) is held until the row is. Both writes ride with the next
+// commit (RecordStore::begin_audit), so a call costs no fsync of its own.
 #pragma once
 
 #include <functional>

@@ -47,6 +47,9 @@ LineLink::LineLink(asio::io_context& io, store::RecordStore& store, LineRecord r
     }
   };
   listener.write_failed = [this](const Error& error) {
+    // Own entries may have gone out before the write failed: the next HELLO must say whether the
+    // peer holds them before this station signs again.
+    own_chain_confirmed_ = false;
     spdlog::error(
         "line {}: a write to the store failed: {}; the connection closes and the line "
         "resumes from what is stored",
@@ -225,7 +228,8 @@ void LineLink::author_now(std::string kind, cbor::Value body,
   if (!own_chain_confirmed_) {
     done(make_error(Errc::kUnavailable,
                     "line " + record_.line().name +
-                        " has not connected since the station started: a step is signed only "
+                        " has not connected since the station started (or since a write to "
+                        "its record failed): a step is signed only "
                         "once the station knows its own chain is current (docs/procedure.md §5); "
                         "try again when the line is up"));
     return;
@@ -235,7 +239,9 @@ void LineLink::author_now(std::string kind, cbor::Value body,
   auto authoring = record_.author_async(std::move(drafts), done);
   if (!authoring.ok()) {
     done(authoring.error());
+    return;
   }
+  outbox_changed();  // sends it while it is being written
 }
 
 void LineLink::outbox_changed() {
@@ -266,7 +272,9 @@ void LineLink::send(Precedence precedence, std::string kind, Bytes body,
     });
     if (!authoring.ok()) {
       done(authoring.error());
+      return;
     }
+    outbox_changed();  // sends it while it is being written
     return;
   }
   record_.enqueue(precedence, std::move(kind), std::move(body),

@@ -23,6 +23,7 @@ Result<void> LineRecord::load() {
   own_recent_.clear();
   peer_writing_.clear();
   last_issued_.reset();
+  receipt_waiting_.reset();
   receipted_seq_ = 0;
   checked_cross_ = {};
   HOTLINE_TRY(load_receipts());
@@ -217,7 +218,10 @@ LineRecord::Stored LineRecord::own_written(const record::ChainHead& head) {
   }
   const std::uint64_t from = own_durable_.position.seq + 1;
   own_durable_ = head;
-  return read_stored(line_.local, from, head.position.seq);
+  // Read while they are still in memory: storing the waiting receipt lets them go.
+  Stored stored = read_stored(line_.local, from, head.position.seq);
+  store_waiting_receipt();
+  return stored;
 }
 
 LineRecord::Stored LineRecord::read_stored(const record::PublicKey& author, std::uint64_t from,
@@ -328,21 +332,25 @@ Result<void> LineRecord::author_async(std::vector<Draft> drafts,
   record::ChainHead head = own_;
   HOTLINE_ASSIGN(auto signed_entries, sign_batch(std::move(drafts), head));
   signed_ahead(signed_entries, head);
-  store_->append_entries_then(std::move(signed_entries),
-                              when_written([this, head, then](Result<void> written) {
-                                if (!written.ok()) {
-                                  then(written.error());
-                                  return;
-                                }
-                                Stored stored = own_written(head);
-                                // The entry goes to the peer first, then the author hears: the
-                                // peer's work overlaps with the answer to the author.
-                                if (listener_.own_durable) {
-                                  listener_.own_durable();
-                                }
-                                announce(std::move(stored));  // the author's answer may need it
-                                then(head.position.seq);
-                              }));
+  store_->append_entries_then(
+      std::move(signed_entries), when_written([this, head, then](Result<void> written) {
+        if (!written.ok()) {
+          // The entries may have gone out while they were being written (Session::pump): the
+          // peer may hold them, and then this station recovers them from it on reconnecting.
+          then(make_error(written.error().code,
+                          written.error().message +
+                              "; the entry may already have reached the peer, in which case the "
+                              "line recovers it from the peer when it reconnects: look at the "
+                              "record before sending it again"));
+          return;
+        }
+        Stored stored = own_written(head);
+        if (listener_.own_durable) {
+          listener_.own_durable();
+        }
+        announce(std::move(stored));  // the author's answer may need it
+        then(head.position.seq);
+      }));
   return success();
 }
 

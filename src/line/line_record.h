@@ -10,11 +10,15 @@
 // can follow without waiting, and hand the write to the store's writer thread; their results come
 // back through the line's Post and Listener once durable. So a station checks the next frame, or
 // signs the next batch, while the previous one is being written, and its network thread never
-// waits for a disk (docs/architecture.md, "Pipelined writes"). What the record promises is
-// unchanged: nothing is sent or acknowledged before it is durable. The in-memory heads run ahead
-// of the durable ones (own_head/peer_head against own_durable/peer_durable) only by writes in
-// flight; a write that fails marks the record failed, every later write is refused, and once the
-// writes in flight have ended the record reloads its state from the store.
+// waits for a disk (docs/architecture.md, "Pipelined writes"). Nothing is acknowledged before it
+// is durable: a receipt is signed only for durable entries, and the peer's receipt is stored, and
+// reported, only once the entries it covers are durable here. Own entries may go out while their
+// commit runs: if it fails, or the station dies first, the peer holds entries this station lost,
+// and it recovers them from the peer before it signs again (docs/protocol.md §4.2), so no
+// sequence number is reused. The in-memory heads run ahead of the durable ones
+// (own_head/peer_head against own_durable/peer_durable) only by writes in flight; a write that
+// fails marks the record failed, every later write is refused, and once the writes in flight have
+// ended the record reloads its state from the store.
 //
 // Implemented in line_record.cc (this station's own chain, the outbox, the pipelined writes) and
 // line_record_accept.cc (what arrives from the peer).
@@ -50,7 +54,7 @@ using Post = std::function<void(std::function<void()>)>;
 
 // What the pipelined writes report, on the line's thread. All optional.
 struct RecordListener {
-  // Own entries became durable: they may now be sent.
+  // Own entries became durable (they went out already, or go out at the next pump).
   std::function<void()> own_durable;
   // Peer entries became durable with this receipt, which may now be sent to the peer.
   std::function<void(const SignedReceipt&)> peer_durable;
@@ -116,7 +120,8 @@ class LineRecord {
   // outbox in the same commit; Listener::own_durable follows.
   Result<void> author_drafts_async(const std::vector<store::OutboxDraft>& drafts);
   // Signs the drafts as the next own entries (no outbox: nothing was waiting) and writes them;
-  // `then` gets the last seq once durable, right after Listener::own_durable (which sends it).
+  // they may be sent at once. `then` gets the last seq once durable, right after
+  // Listener::own_durable; if the write fails, its error says the peer may hold them.
   Result<void> author_async(std::vector<Draft> drafts,
                             std::function<void(Result<std::uint64_t>)> then);
   // Checks the peer's entries exactly as accept_entries does, then writes the new ones with a
@@ -124,8 +129,8 @@ class LineRecord {
   // number of new entries; a batch with none gets no receipt (the held one is sent on HELLO, and
   // one for newer entries is on its way).
   Result<std::uint64_t> accept_entries_async(const std::vector<SignedEntry>& entries);
-  // Checks the peer's receipt exactly as accept_receipt does, then writes it; receipted_seq
-  // follows once durable.
+  // Checks the peer's receipt exactly as accept_receipt does, then writes it, after the own
+  // entries it covers if their commit is still in flight; receipted_seq follows once durable.
   Result<void> accept_receipt_async(const SignedReceipt& receipt);
 
   // Signs the drafts as the next entries of this station's chain and stores them durably in one
@@ -198,6 +203,9 @@ class LineRecord {
   Result<std::vector<SignedEntry>> check_batch(const std::vector<SignedEntry>& entries,
                                                record::ChainHead& head);
   Result<void> check_peer_receipt(const SignedReceipt& receipt);
+  void store_peer_receipt(const SignedReceipt& receipt);
+  // Stores the peer's receipt that waited for own entries still being written, once they are.
+  void store_waiting_receipt();
 
   Result<std::vector<record::Hash>> hashes_for_position(const record::PublicKey& author,
                                                         std::uint64_t head_seq, std::uint64_t seq);
@@ -231,7 +239,9 @@ class LineRecord {
   bool failed_ = false;
   std::optional<Error> failure_;
   std::optional<SignedReceipt> last_issued_;  // the latest receipt this station signed
-  record::ChainPosition checked_cross_;       // a position of our chain a cross-link matched
+  // The peer's latest checked receipt that covers own entries whose commit is still in flight.
+  std::optional<SignedReceipt> receipt_waiting_;
+  record::ChainPosition checked_cross_;  // a position of our chain a cross-link matched
   std::uint64_t receipted_seq_ = 0;
 };
 

@@ -185,9 +185,22 @@ Result<void> LineRecord::accept_receipt(const SignedReceipt& receipt) {
 Result<void> LineRecord::accept_receipt_async(const SignedReceipt& receipt) {
   HOTLINE_TRY(check_writable());
   HOTLINE_TRY(check_peer_receipt(receipt));
-  // The peer holds these for good: they will not be sent again from memory.
-  own_recent_.erase(own_recent_.begin(), own_recent_.upper_bound(receipt.fields.held.seq));
+  if (receipt.fields.held.seq > own_durable_.position.seq) {
+    // Own entries go out while their commit runs, so the peer can receipt them first. The store
+    // never holds a receipt for entries it lacks: this one waits for their commit (own_written).
+    if (!receipt_waiting_ || receipt.fields.held.seq > receipt_waiting_->fields.held.seq) {
+      receipt_waiting_ = receipt;
+    }
+    return success();
+  }
+  store_peer_receipt(receipt);
+  return success();
+}
+
+void LineRecord::store_peer_receipt(const SignedReceipt& receipt) {
   const std::uint64_t held = receipt.fields.held.seq;
+  // The peer holds these for good, and they are durable here: they need not stay in memory.
+  own_recent_.erase(own_recent_.begin(), own_recent_.upper_bound(held));
   store_->add_receipt_then(receipt, when_written([this, held](Result<void> written) {
                              if (written.ok() && held > receipted_seq_) {
                                receipted_seq_ = held;
@@ -196,7 +209,15 @@ Result<void> LineRecord::accept_receipt_async(const SignedReceipt& receipt) {
                                }
                              }
                            }));
-  return success();
+}
+
+void LineRecord::store_waiting_receipt() {
+  if (receipt_waiting_ && receipt_waiting_->fields.held.seq <= own_durable_.position.seq &&
+      check_writable().ok()) {
+    SignedReceipt receipt = std::move(*receipt_waiting_);
+    receipt_waiting_.reset();
+    store_peer_receipt(receipt);
+  }
 }
 
 Result<record::CheckpointMatch> LineRecord::accept_checkpoint(const SignedCheckpoint& checkpoint) {

@@ -51,9 +51,12 @@ Result<void> Session::start() {
   link::Hello hello;
   hello.line = record_.line().id;
   hello.sender = record_.line().local;
-  // What is durable: a write still in flight might yet fail.
-  hello.sender_chain = record_.own_durable().position;
-  hello.receiver_chain = record_.peer_durable().position;
+  // The heads including writes in flight. Own entries go out while their commit runs, so the
+  // peer may already hold them; and the peer, if it lost entries it sent us (it died before its
+  // own commit), must hear that we hold them, or it would sign those sequence numbers again. A
+  // write that fails closes the connection, and the next HELLO says what is stored.
+  hello.sender_chain = record_.own_head().position;
+  hello.receiver_chain = record_.peer_head().position;
   if (record_.failed()) {
     return make_error(Errc::kIo, "line " + record_.line().name +
                                      ": its record is being reloaded after a failed write");
@@ -168,7 +171,11 @@ Result<void> Session::on_hello(const link::Hello& hello) {
   // them. Ours cross-link them, so ours wait until it has them (docs/protocol.md §4.2).
   peer_recovering_ = hello.sender_chain.seq < record_.peer_head().position.seq;
 
-  if (record_.peer_head().position.seq > 0) {
+  // While peer entries are being written, the receipt for them goes out once they are durable
+  // (LineRecord's peer_durable); one for less now would only have to be signed and stored first.
+  const bool peer_writes_in_flight =
+      record_.peer_head().position.seq > record_.peer_durable().position.seq;
+  if (record_.peer_head().position.seq > 0 && !peer_writes_in_flight) {
     HOTLINE_ASSIGN(SignedReceipt receipt, record_.receipt_for_peer_head());
     HOTLINE_TRY(send(link::Receipt{receipt.signed_bytes}));
     ++counters_.receipts_sent;
@@ -330,7 +337,8 @@ Result<void> Session::pump() {
     return success();
   }
   HOTLINE_TRY(send_own_entries());
-  return author_new_entries();
+  HOTLINE_TRY(author_new_entries());
+  return send_own_entries();
 }
 
 // Queues stored entries of `author`'s chain from `next` up to `last`, a frame at a time, while
@@ -370,12 +378,13 @@ Result<void> Session::answer_resend() {
   return success();
 }
 
-// Own entries that are durable and not yet sent on this connection: those just authored, and after
-// a reconnect those the peer never stored.
+// Own entries not yet sent on this connection: those just signed, whose commit may still be
+// running (the peer's work overlaps with it; see Session::start for why that is safe), and after a
+// reconnect those the peer never stored.
 Result<void> Session::send_own_entries() {
   const std::uint64_t from = next_to_send_;
   HOTLINE_ASSIGN(std::uint64_t sent, stream_chain(record_.line().local, next_to_send_,
-                                                  record_.own_durable().position.seq));
+                                                  record_.own_head().position.seq));
   counters_.entries_sent += sent;
   if (from <= counters_.highest_seq_sent) {
     counters_.entries_resent += std::min(counters_.highest_seq_sent - from + 1, sent);
@@ -384,8 +393,8 @@ Result<void> Session::send_own_entries() {
   return success();
 }
 
-// Signs drafts while the in-flight window has room. They are sent once durable (send_own_entries,
-// when the LineLink hears so); meanwhile the next batch can be signed.
+// Signs drafts while the in-flight window has room; pump sends them right after, while they are
+// being written, and the next batch can be signed meanwhile.
 Result<void> Session::author_new_entries() {
   while (transport_.queued_bytes() < kMaxQueuedBytes) {
     const std::uint64_t in_flight = record_.own_head().position.seq - peer_holds_;

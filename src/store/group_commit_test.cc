@@ -1,6 +1,7 @@
 // Group commit: concurrent writes share transactions, each stays all-or-nothing, and nothing is
 // acknowledged before its transaction is committed.
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "store/store_test_fixtures.h"
@@ -97,6 +98,45 @@ TEST_F(GroupCommitTest, ConcurrentAppendsFromManyThreadsAreBatchedAndAllDurable)
       EXPECT_TRUE(chain_verifies(*entries, lines[t].id, key));
     }
   }
+}
+
+// An audit row begun before a call acts rides with the call's own write: one commit for both,
+// the row first, so it costs the call no fsync; a row nothing follows is committed alone after a
+// short delay.
+TEST_F(GroupCommitTest, AnAuditRowBegunBeforeACallIsCommittedWithTheCallsWrite) {
+  options_.ride_along_delay = std::chrono::hours(1);  // nothing commits the row but the append
+  reopen();
+  const AuditRow row{0, 1000, "ann", "operator", "control socket", "POST /v1/lines/ab/messages",
+                     0, ""};
+  const std::uint64_t before = store_->commits();
+  std::promise<Result<void>> begun;
+  auto ticket = store_->begin_audit(row, [&](Result<void> r) { begun.set_value(std::move(r)); });
+  auto begun_future = begun.get_future();
+  EXPECT_EQ(begun_future.wait_for(100ms), std::future_status::timeout)
+      << "the row was committed on its own";
+  auto entry = store_->append_entries_async({alpha_.next()});
+  ASSERT_TRUE(entry.get().ok());
+  ASSERT_EQ(begun_future.wait_for(0s), std::future_status::ready) << "reported in order";
+  EXPECT_TRUE(begun_future.get().ok());
+  EXPECT_EQ(store_->commits() - before, 1u);
+  auto rows = store_->audit(0, 10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->front().user, "ann");
+
+  options_.ride_along_delay = 20ms;
+  reopen();
+  std::promise<Result<void>> alone;
+  const auto submitted = std::chrono::steady_clock::now();
+  auto second = store_->begin_audit(row, [&](Result<void> r) { alone.set_value(std::move(r)); });
+  auto alone_future = alone.get_future();
+  ASSERT_EQ(alone_future.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(alone_future.get().ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - submitted, 20ms) << "it did not wait for a ride";
+  reopen();
+  rows = store_->audit(0, 10);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 2u);
 }
 
 TEST_F(GroupCommitTest, ClosingTheStoreFinishesQueuedWrites) {

@@ -23,8 +23,11 @@ bool is_refusal(const Error& error) {
 
 }  // namespace
 
-GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> connection)
-    : connection_(std::move(connection)), thread_([this] { run(); }) {}
+GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> connection,
+                                     std::chrono::milliseconds ride_along_delay)
+    : connection_(std::move(connection)),
+      ride_along_delay_(ride_along_delay),
+      thread_([this] { run(); }) {}
 
 GroupCommitWriter::~GroupCommitWriter() {
   {
@@ -54,6 +57,12 @@ void GroupCommitWriter::submit(Job job, Done done) {
   enqueue(Pending{std::move(job), {}, std::move(done)});
 }
 
+void GroupCommitWriter::submit_with_next(Job job, Done done) {
+  Pending pending{std::move(job), {}, std::move(done)};
+  pending.rides_along = true;
+  enqueue(std::move(pending));
+}
+
 void GroupCommitWriter::enqueue(Pending pending) {
   std::optional<Error> refused;
   {
@@ -63,6 +72,10 @@ void GroupCommitWriter::enqueue(Pending pending) {
     } else if (unknown_outcome_) {
       refused = *unknown_outcome_;
     } else {
+      pending.queued = std::chrono::steady_clock::now();
+      if (!pending.rides_along) {
+        ++starting_jobs_;
+      }
       queue_.push_back(std::move(pending));
     }
   }
@@ -79,10 +92,18 @@ void GroupCommitWriter::run() {
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      // Only jobs riding along are queued: wait for one that starts a commit, or for the oldest
+      // to have waited long enough.
+      const auto ride_until = queue_.empty() ? std::chrono::steady_clock::time_point{}
+                                             : queue_.front().queued + ride_along_delay_;
+      wake_.wait_until(lock, ride_until, [this] { return stopping_ || starting_jobs_ > 0; });
       if (queue_.empty()) {
         return;  // stopping, and everything submitted has been applied
       }
       while (!queue_.empty() && batch.size() < kMaxJobsPerBatch) {
+        if (!queue_.front().rides_along) {
+          --starting_jobs_;
+        }
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/limits.h"
 #include "store/sqlite_connection.h"
 
 namespace hotline::store {
@@ -38,8 +40,10 @@ class GroupCommitWriter {
   // Runs on the writer thread, inside the batch's transaction and the job's savepoint.
   using Job = std::function<Result<void>(Connection&)>;
 
-  // Takes the connection; from now on only the writer thread uses it.
-  explicit GroupCommitWriter(std::unique_ptr<Connection> connection);
+  // Takes the connection; from now on only the writer thread uses it. `ride_along_delay`: see
+  // submit_with_next.
+  explicit GroupCommitWriter(std::unique_ptr<Connection> connection,
+                             std::chrono::milliseconds ride_along_delay = kRideAlongDelay);
   // Applies every job already submitted, then stops the thread.
   ~GroupCommitWriter();
   GroupCommitWriter(const GroupCommitWriter&) = delete;
@@ -56,6 +60,11 @@ class GroupCommitWriter {
   // is called exactly once, in submission order with the other jobs' (possibly before this
   // returns, when the store refuses the job at once).
   void submit(Job job, Done done);
+  // Same, but the job does not start a commit of its own: it is committed with the next job
+  // submitted (in the same transaction, before it), or after `ride_along_delay` if none comes. For
+  // a write that must be durable no later than what follows it but need not be durable sooner (an
+  // audit row written before the call acts), so that it costs the call no fsync of its own.
+  void submit_with_next(Job job, Done done);
 
   // Transactions committed so far; with group commit, fewer than the jobs submitted.
   std::uint64_t commits() const { return commits_.load(); }
@@ -66,6 +75,8 @@ class GroupCommitWriter {
     Job job;
     std::promise<Result<void>> done;  // unused when `then` is set
     Done then;
+    bool rides_along = false;  // submit_with_next
+    std::chrono::steady_clock::time_point queued{};
     void finish(Result<void> result);
   };
   void enqueue(Pending pending);
@@ -80,11 +91,13 @@ class GroupCommitWriter {
   void roll_back();
 
   std::unique_ptr<Connection> connection_;  // writer thread only
+  const std::chrono::milliseconds ride_along_delay_;
   std::atomic<std::uint64_t> commits_{0};
 
   std::mutex mutex_;  // guards queue_ and stopping_
   std::condition_variable wake_;
   std::deque<Pending> queue_;
+  std::size_t starting_jobs_ = 0;         // jobs in queue_ that start a commit (not rides_along)
   std::optional<Error> unknown_outcome_;  // set after a failed fsync: refuse all writes
   bool stopping_ = false;
 

@@ -32,6 +32,7 @@
 //   from another process that opened the same database read-only.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
@@ -46,6 +47,7 @@
 #include "record/entry.h"
 #include "record/receipt.h"
 #include "record/verify.h"
+#include "store/limits.h"
 
 namespace hotline::store {
 
@@ -301,13 +303,16 @@ class RecordStore {
   // A call's row in two writes, so that the call's answer waits for no commit of its own:
   // begin_audit writes who, what, when and from where (outcome 0) before the call acts. The store
   // commits writes in the order they were submitted, so the row is durable no later than the
-  // call's own writes; finish_audit then fills in the outcome. A row the station stopped before
-  // finishing keeps outcome 0: the call was made, its answer is unknown. Both report through
-  // `done` like add_audit_then; a finish whose begin failed fails too.
+  // call's own writes (the SQLite store commits the row with the next write, so that it costs the
+  // call no fsync of its own); finish_audit then fills in the outcome. A row the station stopped
+  // before finishing keeps outcome 0: the call was made, its answer is unknown. Both report through
+  // `done` like add_audit_then; a finish whose begin failed fails too. The outcome, too, rides
+  // with the next write (so that a stream of calls pays one fsync per call, not two), unless
+  // `answer_waits`: the call wrote nothing, and its answer waits for the row to be durable.
   using AuditTicket = std::shared_ptr<std::optional<std::uint64_t>>;  // the row's id, once written
   [[nodiscard]] virtual AuditTicket begin_audit(AuditRow row, WriteDone done) = 0;
   virtual void finish_audit(const AuditTicket& ticket, int outcome, std::string detail,
-                            WriteDone done) = 0;
+                            bool answer_waits, WriteDone done) = 0;
   // Calls `done` once every write submitted before it has ended: a reader that waits for it
   // sees them (e.g. the outcome of a call answered a moment ago).
   virtual void after_writes(WriteDone done) = 0;
@@ -359,6 +364,9 @@ struct SqliteOptions {
   // Name of a registered SQLite VFS to use instead of the default (tests inject faults this way).
   std::string vfs;
   const Clock* clock = nullptr;  // for recorded_at stamps; the system clock if null
+  // How long a write that rides with the next one (an audit row begun before its call acts)
+  // waits for it before it is committed alone (store/limits.h).
+  std::chrono::milliseconds ride_along_delay = kRideAlongDelay;
 };
 
 // Opens (creating if absent and not read-only) the database at `path`, migrating its schema to the

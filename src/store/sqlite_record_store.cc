@@ -115,7 +115,7 @@ Result<std::unique_ptr<SqliteRecordStore>> SqliteRecordStore::open(const std::st
   HOTLINE_TRY(prepare_for_writing(*writer));
   // Opened after the writer has created and migrated the file, so it always finds a database.
   HOTLINE_ASSIGN(store->reader_, Connection::open(path, Connection::Mode::kReadOnly, options.vfs));
-  store->writer_ = std::make_unique<GroupCommitWriter>(std::move(writer));
+  store->writer_ = std::make_unique<GroupCommitWriter>(std::move(writer), options.ride_along_delay);
   return store;
 }
 
@@ -145,6 +145,16 @@ void SqliteRecordStore::submit(Job job, WriteDone done) {
     return;
   }
   writer_->submit(
+      [clock = clock_, job = std::move(job)](Connection& db) { return job(db, clock->now()); },
+      std::move(done));
+}
+
+void SqliteRecordStore::submit_with_next(Job job, WriteDone done) {
+  if (writer_ == nullptr) {
+    done(make_error(Errc::kRefused, path_ + ": the store was opened read-only"));
+    return;
+  }
+  writer_->submit_with_next(
       [clock = clock_, job = std::move(job)](Connection& db) { return job(db, clock->now()); },
       std::move(done));
 }
@@ -397,7 +407,9 @@ RecordStore::AuditTicket SqliteRecordStore::begin_audit(AuditRow row, WriteDone 
   row.outcome = 0;
   auto ticket = std::make_shared<std::optional<std::uint64_t>>();
   // The ticket is written and read only by jobs, all on the writer thread, in submission order.
-  submit(
+  // The row rides with the call's own first write (or its outcome, for a call that writes
+  // nothing), so that the call pays no fsync for it.
+  submit_with_next(
       [row = std::move(row), ticket](Connection& db, Micros) -> Result<void> {
         HOTLINE_ASSIGN(std::uint64_t id, user_table::insert_audit(db, row));
         *ticket = id;
@@ -408,16 +420,18 @@ RecordStore::AuditTicket SqliteRecordStore::begin_audit(AuditRow row, WriteDone 
 }
 
 void SqliteRecordStore::finish_audit(const AuditTicket& ticket, int outcome, std::string detail,
-                                     WriteDone done) {
-  submit(
-      [ticket, outcome, detail = std::move(detail)](Connection& db, Micros) -> Result<void> {
-        if (!ticket || !*ticket) {
-          return make_error(Errc::kNotFound,
-                            db.path() + ": the audit row to finish was not written");
-        }
-        return user_table::set_audit_outcome(db, **ticket, outcome, detail);
-      },
-      std::move(done));
+                                     bool answer_waits, WriteDone done) {
+  Job job = [ticket, outcome, detail = std::move(detail)](Connection& db, Micros) -> Result<void> {
+    if (!ticket || !*ticket) {
+      return make_error(Errc::kNotFound, db.path() + ": the audit row to finish was not written");
+    }
+    return user_table::set_audit_outcome(db, **ticket, outcome, detail);
+  };
+  if (answer_waits) {
+    submit(std::move(job), std::move(done));
+  } else {
+    submit_with_next(std::move(job), std::move(done));
+  }
 }
 
 void SqliteRecordStore::after_writes(WriteDone done) {

@@ -74,7 +74,7 @@ class SqliteRecordStore final : public RecordStore {
   void add_audit_then(AuditRow row, WriteDone done) override;
   void after_writes(WriteDone done) override;
   [[nodiscard]] AuditTicket begin_audit(AuditRow row, WriteDone done) override;
-  void finish_audit(const AuditTicket& ticket, int outcome, std::string detail,
+  void finish_audit(const AuditTicket& ticket, int outcome, std::string detail, bool answer_waits,
                     WriteDone done) override;
   [[nodiscard]] Result<std::vector<AuditRow>> audit(std::uint64_t after_id,
                                                     std::size_t limit) override;
@@ -108,6 +108,8 @@ class SqliteRecordStore final : public RecordStore {
   // Hands `job` to the writer, stamping `now` from the clock when it runs.
   std::future<Result<void>> submit(Job job);
   void submit(Job job, WriteDone done);
+  // Same, committed with the next write rather than on its own (GroupCommitWriter).
+  void submit_with_next(Job job, WriteDone done);
   // The checks made before a draft is queued, and the job that queues it (writing its id).
   Result<Job> enqueue_job(const LineId& line, Precedence precedence, std::string kind, Bytes body,
                           std::shared_ptr<std::uint64_t> id);

@@ -257,7 +257,7 @@ TEST_F(UsersTest, AnAuditRowBegunBeforeACallIsDurableWithItAndGetsItsOutcomeAfte
   EXPECT_EQ(rows->front().source, "control socket");
 
   auto second = store_->begin_audit(row, [](Result<void>) {});
-  store_->finish_audit(ticket, 201, "id ab-7",
+  store_->finish_audit(ticket, 201, "id ab-7", /*answer_waits=*/true,
                        [&](Result<void> r) { finished.set_value(std::move(r)); });
   ASSERT_TRUE(finished.get_future().get().ok());
   reopen();  // the second call's outcome never came: its row says so
@@ -269,7 +269,7 @@ TEST_F(UsersTest, AnAuditRowBegunBeforeACallIsDurableWithItAndGetsItsOutcomeAfte
   EXPECT_EQ(rows->at(1).outcome, 0);
 
   RecordStore::AuditTicket never_written = std::make_shared<std::optional<std::uint64_t>>();
-  store_->finish_audit(never_written, 500, "",
+  store_->finish_audit(never_written, 500, "", /*answer_waits=*/false,
                        [&](Result<void> r) { unfinished.set_value(std::move(r)); });
   auto refused = unfinished.get_future().get();
   ASSERT_FALSE(refused.ok());
