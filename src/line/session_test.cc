@@ -142,17 +142,24 @@ struct Side {
 
 // Hands every frame `from` queued to `to`, letting each side's writes end as they go; the first
 // error ends the delivery and is returned.
+// The oldest frame `from` queued, taken off its transport.
+Result<link::Frame> take_frame(Side& from) {
+  Bytes bytes = std::move(from.transport.frames.front());
+  from.transport.frames.pop_front();
+  link::FrameReader reader;
+  reader.append(bytes);
+  HOTLINE_ASSIGN(auto frame, reader.next());
+  if (!frame) {
+    return make_error(Errc::kInternal, "a queued frame is incomplete");
+  }
+  return std::move(*frame);
+}
+
 Result<void> deliver(Side& from, Side& to) {
   from.drain();
   while (!from.transport.frames.empty()) {
-    Bytes bytes = std::move(from.transport.frames.front());
-    from.transport.frames.pop_front();
-    link::FrameReader reader;
-    reader.append(bytes);
-    auto frame = reader.next();
-    HOTLINE_TRY(frame);
-    EXPECT_TRUE(frame.value().has_value());
-    HOTLINE_ASSIGN(bool more, to.session->on_frame(*frame.value()));
+    HOTLINE_ASSIGN(link::Frame frame, take_frame(from));
+    HOTLINE_ASSIGN(bool more, to.session->on_frame(frame));
     if (!more) {
       return make_error(Errc::kRefused, "goodbye");
     }
@@ -403,16 +410,11 @@ TEST_F(SessionTest, MessagesOutOfTurnAreProtocolErrors) {
 Result<int> pass_frames(Side& from, Side& to) {
   int entries_frames = 0;
   while (!from.transport.frames.empty()) {
-    Bytes bytes = std::move(from.transport.frames.front());
-    from.transport.frames.pop_front();
-    link::FrameReader reader;
-    reader.append(bytes);
-    HOTLINE_ASSIGN(auto frame, reader.next());
-    EXPECT_TRUE(frame.has_value());
-    if (frame->type == link::FrameType::kEntries) {
+    HOTLINE_ASSIGN(link::Frame frame, take_frame(from));
+    if (frame.type == link::FrameType::kEntries) {
       ++entries_frames;
     }
-    HOTLINE_TRY(to.session->on_frame(*frame));
+    HOTLINE_TRY(to.session->on_frame(frame));
   }
   from.transport.drained();
   return entries_frames;

@@ -53,13 +53,9 @@ std::future<Result<void>> GroupCommitWriter::submit(Job job) {
   return done;
 }
 
-void GroupCommitWriter::submit(Job job, Done done) {
-  enqueue(Pending{std::move(job), {}, std::move(done)});
-}
-
-void GroupCommitWriter::submit_with_next(Job job, Done done) {
+void GroupCommitWriter::submit(Job job, Done done, Commit when) {
   Pending pending{std::move(job), {}, std::move(done)};
-  pending.rides_along = true;
+  pending.rides_along = when == Commit::kWithNext;
   enqueue(std::move(pending));
 }
 

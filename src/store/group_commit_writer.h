@@ -41,7 +41,7 @@ class GroupCommitWriter {
   using Job = std::function<Result<void>(Connection&)>;
 
   // Takes the connection; from now on only the writer thread uses it. `ride_along_delay`: see
-  // submit_with_next.
+  // Commit::kWithNext.
   explicit GroupCommitWriter(std::unique_ptr<Connection> connection,
                              std::chrono::milliseconds ride_along_delay = kRideAlongDelay);
   // Applies every job already submitted, then stops the thread.
@@ -56,15 +56,17 @@ class GroupCommitWriter {
 
   // Queues `job`; the future resolves once its batch is committed (or failed).
   std::future<Result<void>> submit(Job job);
+  // When a job is committed. kWithNext: it does not start a commit of its own but is committed
+  // with the next job submitted (in the same transaction, before it), or after
+  // `ride_along_delay` if none comes. For a write that must be durable no later than what follows
+  // it but need not be durable sooner (an audit row written before the call acts), so that it
+  // costs the call no fsync of its own.
+  enum class Commit { kNow, kWithNext };
+
   // Same, but calls `done` instead of resolving a future, so that a caller need not block; `done`
   // is called exactly once, in submission order with the other jobs' (possibly before this
   // returns, when the store refuses the job at once).
-  void submit(Job job, Done done);
-  // Same, but the job does not start a commit of its own: it is committed with the next job
-  // submitted (in the same transaction, before it), or after `ride_along_delay` if none comes. For
-  // a write that must be durable no later than what follows it but need not be durable sooner (an
-  // audit row written before the call acts), so that it costs the call no fsync of its own.
-  void submit_with_next(Job job, Done done);
+  void submit(Job job, Done done, Commit when = Commit::kNow);
 
   // Transactions committed so far; with group commit, fewer than the jobs submitted.
   std::uint64_t commits() const { return commits_.load(); }
@@ -75,7 +77,7 @@ class GroupCommitWriter {
     Job job;
     std::promise<Result<void>> done;  // unused when `then` is set
     Done then;
-    bool rides_along = false;  // submit_with_next
+    bool rides_along = false;  // Commit::kWithNext
     std::chrono::steady_clock::time_point queued{};
     void finish(Result<void> result);
   };

@@ -15,7 +15,7 @@ inline constexpr std::int32_t kApplicationId = 0x484C4E31;
 // whole batch, but every job in it waits for the last one to be applied, so the batch is bounded
 // to keep the latency of the first job (and the size of one WAL commit) small.
 inline constexpr std::size_t kMaxJobsPerBatch = 512;
-// How long a job submitted with GroupCommitWriter::submit_with_next waits for another job to
+// How long a job submitted with GroupCommitWriter::Commit::kWithNext waits for another job to
 // commit with before it is committed alone: long enough for the call that wrote it to make its
 // own write, short enough that a call that writes nothing is not held up noticeably.
 inline constexpr std::chrono::milliseconds kRideAlongDelay{5};

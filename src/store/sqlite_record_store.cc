@@ -139,24 +139,14 @@ std::future<Result<void>> SqliteRecordStore::submit(Job job) {
       [clock = clock_, job = std::move(job)](Connection& db) { return job(db, clock->now()); });
 }
 
-void SqliteRecordStore::submit(Job job, WriteDone done) {
+void SqliteRecordStore::submit(Job job, WriteDone done, GroupCommitWriter::Commit when) {
   if (writer_ == nullptr) {
     done(make_error(Errc::kRefused, path_ + ": the store was opened read-only"));
     return;
   }
   writer_->submit(
       [clock = clock_, job = std::move(job)](Connection& db) { return job(db, clock->now()); },
-      std::move(done));
-}
-
-void SqliteRecordStore::submit_with_next(Job job, WriteDone done) {
-  if (writer_ == nullptr) {
-    done(make_error(Errc::kRefused, path_ + ": the store was opened read-only"));
-    return;
-  }
-  writer_->submit_with_next(
-      [clock = clock_, job = std::move(job)](Connection& db) { return job(db, clock->now()); },
-      std::move(done));
+      std::move(done), when);
 }
 
 namespace {
@@ -409,29 +399,28 @@ RecordStore::AuditTicket SqliteRecordStore::begin_audit(AuditRow row, WriteDone 
   // The ticket is written and read only by jobs, all on the writer thread, in submission order.
   // The row rides with the call's own first write (or its outcome, for a call that writes
   // nothing), so that the call pays no fsync for it.
-  submit_with_next(
+  submit(
       [row = std::move(row), ticket](Connection& db, Micros) -> Result<void> {
         HOTLINE_ASSIGN(std::uint64_t id, user_table::insert_audit(db, row));
         *ticket = id;
         return success();
       },
-      std::move(done));
+      std::move(done), GroupCommitWriter::Commit::kWithNext);
   return ticket;
 }
 
 void SqliteRecordStore::finish_audit(const AuditTicket& ticket, int outcome, std::string detail,
                                      bool answer_waits, WriteDone done) {
-  Job job = [ticket, outcome, detail = std::move(detail)](Connection& db, Micros) -> Result<void> {
-    if (!ticket || !*ticket) {
-      return make_error(Errc::kNotFound, db.path() + ": the audit row to finish was not written");
-    }
-    return user_table::set_audit_outcome(db, **ticket, outcome, detail);
-  };
-  if (answer_waits) {
-    submit(std::move(job), std::move(done));
-  } else {
-    submit_with_next(std::move(job), std::move(done));
-  }
+  submit(
+      [ticket, outcome, detail = std::move(detail)](Connection& db, Micros) -> Result<void> {
+        if (!ticket || !*ticket) {
+          return make_error(Errc::kNotFound,
+                            db.path() + ": the audit row to finish was not written");
+        }
+        return user_table::set_audit_outcome(db, **ticket, outcome, detail);
+      },
+      std::move(done),
+      answer_waits ? GroupCommitWriter::Commit::kNow : GroupCommitWriter::Commit::kWithNext);
 }
 
 void SqliteRecordStore::after_writes(WriteDone done) {

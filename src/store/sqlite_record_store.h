@@ -107,9 +107,8 @@ class SqliteRecordStore final : public RecordStore {
 
   // Hands `job` to the writer, stamping `now` from the clock when it runs.
   std::future<Result<void>> submit(Job job);
-  void submit(Job job, WriteDone done);
-  // Same, committed with the next write rather than on its own (GroupCommitWriter).
-  void submit_with_next(Job job, WriteDone done);
+  void submit(Job job, WriteDone done,
+              GroupCommitWriter::Commit when = GroupCommitWriter::Commit::kNow);
   // The checks made before a draft is queued, and the job that queues it (writing its id).
   Result<Job> enqueue_job(const LineId& line, Precedence precedence, std::string kind, Bytes body,
                           std::shared_ptr<std::uint64_t> id);
