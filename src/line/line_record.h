@@ -128,7 +128,7 @@ class LineRecord {
   // receipt for them; Listener::peer_durable hands over the receipt once durable. Returns the
   // number of new entries; a batch with none gets no receipt (the held one is sent on HELLO, and
   // one for newer entries is on its way).
-  Result<std::uint64_t> accept_entries_async(const std::vector<SignedEntry>& entries);
+  Result<std::uint64_t> accept_entries_async(std::vector<SignedEntry> entries);
   // Checks the peer's receipt exactly as accept_receipt does, then writes it, after the own
   // entries it covers if their commit is still in flight; receipted_seq follows once durable.
   Result<void> accept_receipt_async(const SignedReceipt& receipt);
@@ -200,7 +200,7 @@ class LineRecord {
   [[nodiscard]] Stored peer_written(const record::ChainHead& head, const SignedReceipt& receipt);
   Stored read_stored(const record::PublicKey& author, std::uint64_t from, std::uint64_t to);
   void announce(Stored stored);
-  Result<std::vector<SignedEntry>> check_batch(const std::vector<SignedEntry>& entries,
+  Result<std::vector<SignedEntry>> check_batch(std::vector<SignedEntry> entries,
                                                record::ChainHead& head);
   Result<void> check_peer_receipt(const SignedReceipt& receipt);
   void store_peer_receipt(const SignedReceipt& receipt);

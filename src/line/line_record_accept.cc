@@ -80,12 +80,14 @@ Result<void> LineRecord::check_incoming(const SignedEntry& entry, const record::
   return success();
 }
 
-Result<std::vector<SignedEntry>> LineRecord::check_batch(const std::vector<SignedEntry>& entries,
+// Takes the batch by value and moves the new entries out of it: they are what gets written.
+Result<std::vector<SignedEntry>> LineRecord::check_batch(std::vector<SignedEntry> entries,
                                                          record::ChainHead& head) {
   std::vector<SignedEntry> fresh;
+  fresh.reserve(entries.size());
   const std::vector<char> signature_valid = check_entry_signatures(entries);
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    const SignedEntry& entry = entries[i];
+    SignedEntry& entry = entries[i];
     if (entry.fields.seq >= 1 && entry.fields.seq <= head.position.seq) {
       HOTLINE_ASSIGN(bool held, already_held(entry));
       (void)held;  // identical: a resend after a reconnect; nothing to do
@@ -93,7 +95,7 @@ Result<std::vector<SignedEntry>> LineRecord::check_batch(const std::vector<Signe
     }
     HOTLINE_TRY(check_incoming(entry, head, signature_valid[i] != 0));
     head = {entry.position(), entry.fields.time};
-    fresh.push_back(entry);
+    fresh.push_back(std::move(entry));
   }
   return fresh;
 }
@@ -126,10 +128,10 @@ LineRecord::Stored LineRecord::peer_written(const record::ChainHead& head,
   return stored;
 }
 
-Result<std::uint64_t> LineRecord::accept_entries_async(const std::vector<SignedEntry>& entries) {
+Result<std::uint64_t> LineRecord::accept_entries_async(std::vector<SignedEntry> entries) {
   HOTLINE_TRY(check_writable());
   record::ChainHead head = peer_;
-  HOTLINE_ASSIGN(auto fresh, check_batch(entries, head));
+  HOTLINE_ASSIGN(auto fresh, check_batch(std::move(entries), head));
   if (fresh.empty()) {
     return 0;
   }

@@ -245,7 +245,8 @@ Result<void> Session::on_entries(const link::Entries& message) {
   if (author != line.peer) {
     return make_error(Errc::kBrokenChain, "entries signed by neither party of the line");
   }
-  auto added = record_.accept_entries_async(entries);
+  const std::size_t arrived = entries.size();
+  auto added = record_.accept_entries_async(std::move(entries));
   if (!added.ok()) {
     if (added.error().code == Errc::kConflict) {
       ++counters_.alarms;
@@ -257,7 +258,7 @@ Result<void> Session::on_entries(const link::Entries& message) {
   }
   // The receipt goes out once the entries are durable (send_receipt, from the LineLink).
   counters_.entries_received += added.value();
-  counters_.duplicates_dropped += entries.size() - added.value();
+  counters_.duplicates_dropped += arrived - added.value();
   return success();
 }
 
@@ -393,10 +394,12 @@ Result<void> Session::send_own_entries() {
   return success();
 }
 
-// Signs drafts while the in-flight window has room; pump sends them right after, while they are
-// being written, and the next batch can be signed meanwhile.
+// Signs one batch of drafts if the in-flight window has room; pump sends it right after, while it
+// is being written. One batch per call: the connection writes it, and calls pump again for the
+// next, so the peer checks one batch while this station signs the next, instead of waiting for a
+// whole window signed in one go.
 Result<void> Session::author_new_entries() {
-  while (transport_.queued_bytes() < kMaxQueuedBytes) {
+  if (transport_.queued_bytes() < kMaxQueuedBytes) {
     const std::uint64_t in_flight = record_.own_head().position.seq - peer_holds_;
     std::size_t room = 0;
     if (in_flight < kInFlightWindow) {
@@ -406,17 +409,16 @@ Result<void> Session::author_new_entries() {
       // right behind what is already in flight.
       HOTLINE_ASSIGN(auto next, record_.next_drafts(1));
       if (next.empty() || next.front().precedence != Precedence::kFlash) {
-        break;
+        return success();
       }
       room = 1;
     } else {
-      break;
+      return success();
     }
     HOTLINE_ASSIGN(auto drafts, record_.next_drafts(room));
-    if (drafts.empty()) {
-      break;
+    if (!drafts.empty()) {
+      HOTLINE_TRY(record_.author_drafts_async(drafts));
     }
-    HOTLINE_TRY(record_.author_drafts_async(drafts));
   }
   return success();
 }

@@ -120,6 +120,16 @@ struct Side {
     drain();
     return success();
   }
+  // Pumps as the connection does after each write (Connection::write_loop), while the writes are
+  // still running: a pump signs one batch, so this repeats until nothing more is signed.
+  Result<void> pump_as_writes_end() {
+    std::uint64_t before = 0;
+    do {
+      before = own_seq();
+      HOTLINE_TRY(session->pump());
+    } while (own_seq() != before);
+    return success();
+  }
   void queue(const std::string& text, Precedence precedence = Precedence::kRoutine) {
     ASSERT_TRUE(record->enqueue(precedence, "message", message_body(text)).ok());
   }
@@ -251,6 +261,30 @@ TEST_F(SessionTest, FlashIsSignedFirstAndTheWindowBoundsWhatIsInFlight) {
   EXPECT_EQ(first.value()[0].fields.body.find(1)->as_text(), "flash");
   ASSERT_TRUE(settle(alpha_, bravo_).ok());
   EXPECT_EQ(bravo_.peer_seq(), 601u);
+}
+
+// A pump signs one batch and queues it; the next batch is signed at the next pump, which the
+// connection makes once it has written the first. So the peer checks one batch while this station
+// signs the next, rather than waiting for a whole window signed in one go.
+TEST_F(SessionTest, EachPumpSignsOneBatchAndSendsItBeforeTheNext) {
+  for (int i = 0; i < 100; ++i) alpha_.queue("m" + std::to_string(i));
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(deliver(alpha_, bravo_).ok());  // HELLO
+  ASSERT_TRUE(bravo_.pump().ok());
+  ASSERT_TRUE(alpha_.session->on_frame(take_frame(bravo_).value()).ok());  // bravo's HELLO
+  EXPECT_EQ(alpha_.own_seq(), kAuthorBatch);
+  std::size_t entries_frames = 0;
+  while (!alpha_.transport.frames.empty()) {
+    auto frame = take_frame(alpha_);
+    ASSERT_TRUE(frame.ok());
+    entries_frames += frame.value().type == link::FrameType::kEntries ? 1 : 0;
+  }
+  EXPECT_EQ(entries_frames, 1u) << "the first batch is queued before the next is signed";
+  ASSERT_TRUE(alpha_.session->pump().ok());
+  EXPECT_EQ(alpha_.own_seq(), 2 * kAuthorBatch);
+  ASSERT_TRUE(alpha_.pump_as_writes_end().ok());
+  EXPECT_EQ(alpha_.own_seq(), 100u);
 }
 
 TEST_F(SessionTest, AFlashQueuedWhileTheWindowIsFullIsSignedAtOnce) {
@@ -428,7 +462,7 @@ TEST_F(SessionTest, EntriesGoOutWhileTheyAreWrittenAndTheirReceiptWaitsForThem) 
   for (int i = 0; i < 40; ++i) alpha_.queue("m" + std::to_string(i));
 
   vfs.hold_syncs();
-  ASSERT_TRUE(alpha_.session->pump().ok());
+  ASSERT_TRUE(alpha_.pump_as_writes_end().ok());
   ASSERT_TRUE(vfs.wait_for_held_sync(std::chrono::seconds(10)));
   EXPECT_EQ(alpha_.own_seq(), 40u) << "both batches signed without waiting for the first commit";
   EXPECT_EQ(alpha_.record->own_durable().position.seq, 0u);
@@ -462,7 +496,7 @@ TEST_F(SessionTest, AFailedWriteIsReportedAndTheLineResumesFromWhatIsStored) {
   for (int i = 0; i < 40; ++i) alpha_.queue("m" + std::to_string(i));
 
   vfs.fail_writes(store::FaultInjectionVfs::Fault::kDiskFull);
-  ASSERT_TRUE(alpha_.session->pump().ok());
+  ASSERT_TRUE(alpha_.pump_as_writes_end().ok());
   EXPECT_EQ(alpha_.own_seq(), 40u);
   alpha_.drain();
   EXPECT_EQ(alpha_.write_failures, 1);
@@ -493,7 +527,7 @@ TEST_F(SessionTest, EntriesThePeerStoredBeforeTheirWriteFailedHereAreRecoveredNo
   for (int i = 0; i < 40; ++i) alpha_.queue("m" + std::to_string(i));
 
   vfs.fail_writes(store::FaultInjectionVfs::Fault::kDiskFull);
-  ASSERT_TRUE(alpha_.session->pump().ok());
+  ASSERT_TRUE(alpha_.pump_as_writes_end().ok());
   ASSERT_TRUE(pass_frames(alpha_, bravo_).ok());
   bravo_.drain();
   ASSERT_EQ(bravo_.peer_seq(), 40u);

@@ -1,5 +1,7 @@
 #include "line/signature_check.h"
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -68,19 +70,31 @@ class HelperThread {
 
 std::vector<char> check_entry_signatures(const std::vector<record::SignedEntry>& entries) {
   std::vector<char> valid(entries.size(), 0);
-  auto verify_range = [&](std::size_t from, std::size_t to) {
-    for (std::size_t i = from; i < to; ++i) {
-      valid[i] = record::verify_entry_signature(entries[i]) ? 1 : 0;
+  // Both threads take the next few entries until none are left, rather than half each: the
+  // cores are shared with the rest of the station (and, on a small machine, with the peer), so
+  // one thread is often slower, and a fixed split would wait for it.
+  constexpr std::size_t kChunk = 4;
+  std::atomic<std::size_t> next{0};
+  auto verify_shared = [&] {
+    for (;;) {
+      const std::size_t from = next.fetch_add(kChunk, std::memory_order_relaxed);
+      if (from >= entries.size()) {
+        return;
+      }
+      const std::size_t to = std::min(from + kChunk, entries.size());
+      for (std::size_t i = from; i < to; ++i) {
+        valid[i] = record::verify_entry_signature(entries[i]) ? 1 : 0;
+      }
     }
   };
   constexpr std::size_t kParallelFrom = 8;  // below this, handing over costs more than it saves
-  if (entries.size() < kParallelFrom || std::thread::hardware_concurrency() < 2) {
-    verify_range(0, entries.size());
+  // Asked once: std::thread::hardware_concurrency reads /sys on every call.
+  static const bool several_cores = std::thread::hardware_concurrency() >= 2;
+  if (entries.size() < kParallelFrom || !several_cores) {
+    verify_shared();
     return valid;
   }
-  const std::size_t half = entries.size() / 2;
-  HelperThread::instance().run_both([&] { verify_range(0, half); },
-                                    [&] { verify_range(half, entries.size()); });
+  HelperThread::instance().run_both(verify_shared, verify_shared);
   return valid;
 }
 
