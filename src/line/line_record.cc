@@ -23,7 +23,6 @@ Result<void> LineRecord::load() {
   own_recent_.clear();
   peer_writing_.clear();
   last_issued_.reset();
-  receipt_waiting_.reset();
   receipted_seq_ = 0;
   checked_cross_ = {};
   HOTLINE_TRY(load_receipts());
@@ -218,10 +217,9 @@ LineRecord::Stored LineRecord::own_written(const record::ChainHead& head) {
   }
   const std::uint64_t from = own_durable_.position.seq + 1;
   own_durable_ = head;
-  // Read while they are still in memory: storing the waiting receipt lets them go.
-  Stored stored = read_stored(line_.local, from, head.position.seq);
-  store_waiting_receipt();
-  return stored;
+  // Read while they are still in memory: the peer's receipt for them, reported after this, lets
+  // them go.
+  return read_stored(line_.local, from, head.position.seq);
 }
 
 LineRecord::Stored LineRecord::read_stored(const record::PublicKey& author, std::uint64_t from,

@@ -204,8 +204,6 @@ class LineRecord {
                                                record::ChainHead& head);
   Result<void> check_peer_receipt(const SignedReceipt& receipt);
   void store_peer_receipt(const SignedReceipt& receipt);
-  // Stores the peer's receipt that waited for own entries still being written, once they are.
-  void store_waiting_receipt();
 
   Result<std::vector<record::Hash>> hashes_for_position(const record::PublicKey& author,
                                                         std::uint64_t head_seq, std::uint64_t seq);
@@ -239,9 +237,7 @@ class LineRecord {
   bool failed_ = false;
   std::optional<Error> failure_;
   std::optional<SignedReceipt> last_issued_;  // the latest receipt this station signed
-  // The peer's latest checked receipt that covers own entries whose commit is still in flight.
-  std::optional<SignedReceipt> receipt_waiting_;
-  record::ChainPosition checked_cross_;  // a position of our chain a cross-link matched
+  record::ChainPosition checked_cross_;       // a position of our chain a cross-link matched
   std::uint64_t receipted_seq_ = 0;
 };
 

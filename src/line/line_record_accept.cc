@@ -187,39 +187,31 @@ Result<void> LineRecord::accept_receipt(const SignedReceipt& receipt) {
 Result<void> LineRecord::accept_receipt_async(const SignedReceipt& receipt) {
   HOTLINE_TRY(check_writable());
   HOTLINE_TRY(check_peer_receipt(receipt));
-  if (receipt.fields.held.seq > own_durable_.position.seq) {
-    // Own entries go out while their commit runs, so the peer can receipt them first. The store
-    // never holds a receipt for entries it lacks: this one waits for their commit (own_written).
-    if (!receipt_waiting_ || receipt.fields.held.seq > receipt_waiting_->fields.held.seq) {
-      receipt_waiting_ = receipt;
-    }
-    return success();
-  }
+  // Own entries go out while their commit runs, so the peer's receipt can arrive first. It is
+  // written at once all the same: the writer applies writes in the order they were handed to it,
+  // so the receipt lands in the entries' transaction or a later one, never before, and the store
+  // refuses a receipt for entries it does not hold (if their commit failed). Waiting here for
+  // their commit to report instead would cost the line thread a round trip between the two.
   store_peer_receipt(receipt);
   return success();
 }
 
 void LineRecord::store_peer_receipt(const SignedReceipt& receipt) {
   const std::uint64_t held = receipt.fields.held.seq;
-  // The peer holds these for good, and they are durable here: they need not stay in memory.
-  own_recent_.erase(own_recent_.begin(), own_recent_.upper_bound(held));
   store_->add_receipt_then(receipt, when_written([this, held](Result<void> written) {
-                             if (written.ok() && held > receipted_seq_) {
+                             if (!written.ok()) {
+                               return;
+                             }
+                             // The peer holds these for good, and they are durable here (the
+                             // store holds no receipt without them): they need not stay in memory.
+                             own_recent_.erase(own_recent_.begin(), own_recent_.upper_bound(held));
+                             if (held > receipted_seq_) {
                                receipted_seq_ = held;
                                if (listener_.receipted) {
                                  listener_.receipted(held);
                                }
                              }
                            }));
-}
-
-void LineRecord::store_waiting_receipt() {
-  if (receipt_waiting_ && receipt_waiting_->fields.held.seq <= own_durable_.position.seq &&
-      check_writable().ok()) {
-    SignedReceipt receipt = std::move(*receipt_waiting_);
-    receipt_waiting_.reset();
-    store_peer_receipt(receipt);
-  }
 }
 
 Result<record::CheckpointMatch> LineRecord::accept_checkpoint(const SignedCheckpoint& checkpoint) {

@@ -210,7 +210,9 @@ class RecordStore {
                                                                       std::size_t limit) = 0;
 
   // Receipts and checkpoints, signed by either party. Stored in arrival order; an identical item
-  // stored twice is kept once.
+  // stored twice is kept once. A receipt is never stored without the entries it covers: one for
+  // a seq beyond the stored head of its chain is refused (kBrokenChain), in both add_receipt and
+  // add_receipt_then, so a receipt written behind those entries' commit fails if that commit did.
   [[nodiscard]] virtual Result<void> add_receipt(const SignedReceipt& receipt) = 0;
   // Appends `entries` exactly as `append_entries` does and stores `receipt` in the same
   // transaction: one commit for "stored, and acknowledged", so a receipt is never durable without

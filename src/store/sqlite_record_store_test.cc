@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 
+#include <future>
+
 #include "store/store_test_fixtures.h"
 
 namespace hotline::store {
@@ -176,8 +178,10 @@ TEST_F(SqliteRecordStoreTest, LinesAreListedInTheOrderAddedAndAddingTwiceIsHarml
 
 TEST_F(SqliteRecordStoreTest, ReceiptsAndCheckpointsAreKeptOnceInArrivalOrder) {
   TestLine test_line;  // same keys and line as line_
-  test_line.author(true, "hello");
-  test_line.author(false, "hello back");
+  const record::SignedEntry hello = test_line.author(true, "hello");
+  const record::SignedEntry back = test_line.author(false, "hello back");
+  ASSERT_TRUE(store_->append_entries({hello}).ok());
+  ASSERT_TRUE(store_->append_entries({back}).ok());
   record::SignedReceipt first = test_line.receipt(false);
   record::SignedReceipt second = test_line.receipt(true);
   record::SignedCheckpoint checkpoint = test_line.checkpoint(true);
@@ -217,6 +221,30 @@ TEST_F(SqliteRecordStoreTest, AReceiptStoredWithItsEntriesIsNeverDurableWithoutT
   EXPECT_EQ(store_->chain_head(line_.id, test_line.alpha.public_key())->position.seq, 1u);
   ASSERT_EQ(store_->receipts(line_.id)->size(), 1u);
   EXPECT_EQ(store_->receipts(line_.id)->front().signed_bytes, receipt.signed_bytes);
+}
+
+// A station writes the peer's receipt while its own entries' commit may still be queued ahead
+// of it (line/line_record.h). If that commit failed, the receipt must not be stored alone.
+TEST_F(SqliteRecordStoreTest, AReceiptBeyondTheStoredChainIsRefused) {
+  TestLine test_line;  // same keys and line as line_
+  const record::SignedEntry first = test_line.author(true, "one");
+  const record::SignedEntry second = test_line.author(true, "two");
+  record::SignedReceipt receipt = test_line.receipt(false);  // bravo holds alpha's seq 2
+  ASSERT_TRUE(store_->append_entries({first}).ok());
+
+  auto refused = store_->add_receipt(receipt);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::kBrokenChain);
+  EXPECT_NE(refused.error().message.find("held only to seq 1"), std::string::npos)
+      << refused.error().message;
+  std::promise<Result<void>> queued;
+  store_->add_receipt_then(receipt, [&](Result<void> r) { queued.set_value(std::move(r)); });
+  EXPECT_EQ(queued.get_future().get().error().code, Errc::kBrokenChain);
+  EXPECT_TRUE(store_->receipts(line_.id)->empty());
+
+  ASSERT_TRUE(store_->append_entries({second}).ok());
+  ASSERT_TRUE(store_->add_receipt(receipt).ok());
+  EXPECT_EQ(store_->receipts(line_.id)->size(), 1u);
 }
 
 TEST_F(SqliteRecordStoreTest, ReceiptForAnUnknownLineIsNotFound) {
