@@ -250,12 +250,32 @@ void LineLink::outbox_changed() {
   }
 }
 
+namespace {
+
+// Whether the outbox holds no draft of `precedence` or a more urgent one (counts per precedence,
+// FLASH first).
+bool nothing_queued_at_or_above(const std::array<std::uint64_t, 4>& queued, Precedence precedence) {
+  for (Precedence p : kAllPrecedences) {
+    if (static_cast<int>(p) > static_cast<int>(precedence)) {
+      break;
+    }
+    if (queued[static_cast<std::size_t>(p)] != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 void LineLink::send(Precedence precedence, std::string kind, Bytes body,
                     std::function<void(Result<Sent>)> done) {
-  // Nothing waits and the window has room: sign it now, one commit instead of two (queue, then
-  // author), which is most of a message's latency on an idle line (docs/benchmarks.md).
-  if (active_ && !active_->closing() && active_->session().can_author_now() &&
-      record_.outbox_size() == 0) {
+  // Nothing of this precedence or above waits and the window has room: sign it now, one commit
+  // instead of two (queue, then author), which is most of a message's latency on an idle line
+  // and of a FLASH message's behind a ROUTINE backlog (docs/benchmarks.md). Drafts of lower
+  // precedence would be signed after it anyway: it overtakes them exactly as the outbox would.
+  if (active_ && !active_->closing() && active_->session().can_author_now(precedence) &&
+      nothing_queued_at_or_above(record_.outbox(), precedence)) {
     auto decoded = cbor::decode(body);
     if (!decoded.ok()) {
       done(decoded.error());

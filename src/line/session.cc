@@ -271,9 +271,11 @@ void Session::send_receipt(const SignedReceipt& receipt) {
   }
 }
 
-bool Session::can_author_now() const {
-  return state_ == SessionState::kOpen && !peer_recovering_ &&
-         record_.own_head().position.seq - peer_holds_ < kInFlightWindow;
+bool Session::can_author_now(Precedence precedence) const {
+  const std::uint64_t in_flight = record_.own_head().position.seq - peer_holds_;
+  const std::uint64_t room =
+      precedence == Precedence::kFlash ? kInFlightWindow + kFlashBeyondWindow : kInFlightWindow;
+  return state_ == SessionState::kOpen && !peer_recovering_ && in_flight < room;
 }
 
 Result<void> Session::on_receipt(const link::Receipt& message) {

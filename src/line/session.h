@@ -98,9 +98,10 @@ class Session {
 
   // Queues a receipt the LineRecord reports durable (RecordListener::peer_durable).
   void send_receipt(const SignedReceipt& receipt);
-  // Whether a message could be signed right now without waiting in the outbox: the line is open,
-  // the peer is not recovering, and the in-flight window has room.
-  bool can_author_now() const;
+  // Whether a message of this precedence could be signed right now without waiting in the
+  // outbox: the line is open, the peer is not recovering, and the in-flight window has room (for
+  // FLASH, up to kFlashBeyondWindow beyond it).
+  bool can_author_now(Precedence precedence) const;
 
   // Queues a HEARTBEAT stamped `now` (µs since the epoch).
   [[nodiscard]] Result<void> send_heartbeat(Micros now);
