@@ -25,10 +25,11 @@ namespace hotline::line {
 
 // Entries of this station's chain signed but not yet covered by the peer's receipt. Entries are
 // sequenced and signed only when they enter this window (design.md §4), so a draft queued behind
-// a backlog waits for at most this many entries to be delivered, not for the backlog. 256 entries
-// are two batches: one being checked by the receiver while the next is on its way keeps both
-// stations busy (docs/benchmarks.md), and few enough that a FLASH entry is not held up long.
-inline constexpr std::uint64_t kInFlightWindow = 160;
+// a backlog waits for at most this many entries to be delivered, not for the backlog. With one
+// batch signed per pump the window stays full and the receiver always has a batch to check, so
+// throughput hardly depends on its size (96, 128 and 160 gave the same within the noise), while a
+// FLASH entry waits behind all of it: 128 (docs/benchmarks.md, session 9).
+inline constexpr std::uint64_t kInFlightWindow = 128;
 // Drafts signed in one store commit.
 inline constexpr std::size_t kAuthorBatch = 32;
 // FLASH drafts are signed even when the window is full, up to this many beyond it, so that a
