@@ -218,22 +218,34 @@ TEST_F(LinkTest, FlashOvertakesARoutineBacklog) {
   EXPECT_EQ(alpha_.line_status(kLine)["outbox"]["ROUTINE"], kBacklog);
   EXPECT_EQ(alpha_.line_status(kLine)["outbox"]["FLASH"], 1);
   bravo_.start();
-  ASSERT_TRUE(wait_until([&] { return delivered(kBacklog + 1); }, std::chrono::seconds(180)));
+  // A FLASH sent while the backlog drains is signed at once, not queued behind its commits.
+  ASSERT_TRUE(wait_until([&] { return receipted(alpha_.line_status(kLine)) > 0; }));
+  const json sent = alpha_.send(kLine, "FLASH", "flash-2");
+  EXPECT_EQ(sent["status"], "authored") << sent.dump();
+  const json draining = alpha_.line_status(kLine)["outbox"];  // all signed after it
+  ASSERT_TRUE(wait_until([&] { return delivered(kBacklog + 2); }, std::chrono::seconds(180)));
   alpha_.terminate();
   bravo_.terminate();
 
   // Entries arrive in sequence order, so the FLASH entry's place in the chain is when it arrived.
   auto chain = read_chain(bravo_, alpha_.fingerprint());
-  ASSERT_EQ(chain.size(), static_cast<std::size_t>(kBacklog + 1));
+  ASSERT_EQ(chain.size(), static_cast<std::size_t>(kBacklog + 2));
   std::size_t flash_seq = 0;
+  std::size_t second_flash_seq = 0;
   for (const auto& entry : chain) {
     if (text_of(entry) == "flash") flash_seq = entry.fields.seq;
+    if (text_of(entry) == "flash-2") second_flash_seq = entry.fields.seq;
   }
   EXPECT_EQ(flash_seq, 1u) << "FLASH waited behind " << flash_seq - 1 << " ROUTINE entries";
+  // Every ROUTINE draft still queued after it was sent was signed after it.
+  const std::uint64_t routine_queued = draining["ROUTINE"].get<std::uint64_t>();
+  ASSERT_GT(routine_queued, 0u) << "the backlog drained before the second FLASH was sent";
+  EXPECT_LE(second_flash_seq, static_cast<std::size_t>(kBacklog + 2) - routine_queued)
+      << "the second FLASH waited behind ROUTINE drafts queued before it";
   // The ROUTINE entries keep their own order.
   std::vector<std::string> routine;
   for (const auto& entry : chain) {
-    if (text_of(entry) != "flash") routine.push_back(text_of(entry));
+    if (text_of(entry).rfind("flash", 0) != 0) routine.push_back(text_of(entry));
   }
   EXPECT_EQ(routine, numbered("r-", 0, kBacklog));
   expect_identical_and_verified(alpha_, bravo_);
