@@ -285,6 +285,9 @@ TEST_F(SessionTest, EachPumpSignsOneBatchAndSendsItBeforeTheNext) {
   EXPECT_EQ(alpha_.own_seq(), 2 * kAuthorBatch);
   ASSERT_TRUE(alpha_.pump_as_writes_end().ok());
   EXPECT_EQ(alpha_.own_seq(), 100u);
+  // No write may still be in flight when the sides are destroyed.
+  alpha_.drain();
+  bravo_.drain();
 }
 
 TEST_F(SessionTest, AFlashQueuedWhileTheWindowIsFullIsSignedAtOnce) {
