@@ -271,11 +271,19 @@ void Session::send_receipt(const SignedReceipt& receipt) {
   }
 }
 
+namespace {
+
+// How many own entries may be in flight before one of `precedence` has to wait.
+std::uint64_t window_for(Precedence precedence) {
+  return precedence == Precedence::kFlash ? kInFlightWindow + kFlashBeyondWindow : kInFlightWindow;
+}
+
+}  // namespace
+
+std::uint64_t Session::in_flight() const { return record_.own_head().position.seq - peer_holds_; }
+
 bool Session::can_author_now(Precedence precedence) const {
-  const std::uint64_t in_flight = record_.own_head().position.seq - peer_holds_;
-  const std::uint64_t room =
-      precedence == Precedence::kFlash ? kInFlightWindow + kFlashBeyondWindow : kInFlightWindow;
-  return state_ == SessionState::kOpen && !peer_recovering_ && in_flight < room;
+  return state_ == SessionState::kOpen && !peer_recovering_ && in_flight() < window_for(precedence);
 }
 
 Result<void> Session::on_receipt(const link::Receipt& message) {
@@ -401,26 +409,26 @@ Result<void> Session::send_own_entries() {
 // next, so the peer checks one batch while this station signs the next, instead of waiting for a
 // whole window signed in one go.
 Result<void> Session::author_new_entries() {
-  if (transport_.queued_bytes() < kMaxQueuedBytes) {
-    const std::uint64_t in_flight = record_.own_head().position.seq - peer_holds_;
-    std::size_t room = 0;
-    if (in_flight < kInFlightWindow) {
-      room = std::min<std::uint64_t>(kInFlightWindow - in_flight, kAuthorBatch);
-    } else if (in_flight < kInFlightWindow + kFlashBeyondWindow) {
-      // A FLASH draft does not wait for the window to drain: it is signed at once and goes out
-      // right behind what is already in flight.
-      HOTLINE_ASSIGN(auto next, record_.next_drafts(1));
-      if (next.empty() || next.front().precedence != Precedence::kFlash) {
-        return success();
-      }
-      room = 1;
-    } else {
+  if (transport_.queued_bytes() >= kMaxQueuedBytes) {
+    return success();
+  }
+  std::size_t room = 0;
+  if (in_flight() < kInFlightWindow) {
+    room = std::min<std::uint64_t>(kInFlightWindow - in_flight(), kAuthorBatch);
+  } else if (in_flight() < window_for(Precedence::kFlash)) {
+    // A FLASH draft does not wait for the window to drain: it is signed at once and goes out
+    // right behind what is already in flight.
+    HOTLINE_ASSIGN(auto next, record_.next_drafts(1));
+    if (next.empty() || next.front().precedence != Precedence::kFlash) {
       return success();
     }
-    HOTLINE_ASSIGN(auto drafts, record_.next_drafts(room));
-    if (!drafts.empty()) {
-      HOTLINE_TRY(record_.author_drafts_async(drafts));
-    }
+    room = 1;
+  } else {
+    return success();
+  }
+  HOTLINE_ASSIGN(auto drafts, record_.next_drafts(room));
+  if (!drafts.empty()) {
+    HOTLINE_TRY(record_.author_drafts_async(drafts));
   }
   return success();
 }

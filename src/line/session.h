@@ -133,6 +133,8 @@ class Session {
   Result<void> send_own_entries();
   Result<void> answer_resend();
   Result<void> author_new_entries();
+  // Own entries signed and not yet covered by the peer's receipt.
+  std::uint64_t in_flight() const;
   Error divergence(const std::string& detail);
 
   LineRecord& record_;

@@ -160,17 +160,10 @@ SqliteRecordStore::Job append_job(std::vector<SignedEntry> entries) {
 SqliteRecordStore::Job receipt_job(SignedReceipt receipt) {
   return [receipt = std::move(receipt)](Connection& db, Micros now) -> Result<void> {
     HOTLINE_TRY(tables::require_line(db, receipt.fields.line));
-    // A receipt is never durable without the entries it covers. A station may write the peer's
-    // receipt while its own entries' commit is still queued ahead (line/line_record.h): if that
-    // commit failed, the receipt is refused here rather than stored for entries that are not.
-    HOTLINE_ASSIGN(ChainHead head,
-                   tables::select_head(db, receipt.fields.line, receipt.fields.chain_author));
-    if (head.position.seq < receipt.fields.held.seq) {
-      return make_error(Errc::kBrokenChain, db.path() + ": a receipt for seq " +
-                                                std::to_string(receipt.fields.held.seq) +
-                                                " of a chain held only to seq " +
-                                                std::to_string(head.position.seq));
-    }
+    // A station may write the peer's receipt while its own entries' commit is still queued ahead
+    // (line/line_record.h): if that commit failed, the receipt is refused here.
+    HOTLINE_TRY(tables::require_held(db, receipt.fields.line, receipt.fields.chain_author,
+                                     receipt.fields.held.seq));
     return tables::insert_receipt(db, receipt, now);
   };
 }

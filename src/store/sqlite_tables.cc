@@ -148,6 +148,17 @@ Result<ChainHead> select_head(Connection& db, const LineId& line, const PublicKe
   return head;
 }
 
+Result<void> require_held(Connection& db, const LineId& line, const PublicKey& author,
+                          std::uint64_t seq) {
+  HOTLINE_ASSIGN(ChainHead head, select_head(db, line, author));
+  if (head.position.seq < seq) {
+    return make_error(Errc::kBrokenChain, db.path() + ": a receipt for seq " + std::to_string(seq) +
+                                              " of a chain held only to seq " +
+                                              std::to_string(head.position.seq));
+  }
+  return success();
+}
+
 Result<void> insert_entry(Connection& db, const SignedEntry& entry, Micros received_at) {
   HOTLINE_ASSIGN(StatementUse insert,
                  db.statement("INSERT INTO entries (line, author, seq, hash, signed, time, kind, "

@@ -23,6 +23,9 @@ namespace hotline::store::tables {
 // In the order they were added.
 [[nodiscard]] Result<std::vector<LineParties>> select_lines(Connection& db);
 
+// kBrokenChain unless the chain holds `seq`: a receipt is never stored without its entries.
+[[nodiscard]] Result<void> require_held(Connection& db, const LineId& line, const PublicKey& author,
+                                        std::uint64_t seq);
 // The last stored entry of a chain, or seq 0 with the zero hash.
 [[nodiscard]] Result<ChainHead> select_head(Connection& db, const LineId& line,
                                             const PublicKey& author);
