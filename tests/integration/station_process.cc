@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -24,20 +25,27 @@
 
 namespace hotline::testing {
 
+// A port below the kernel's ephemeral range (32768 and up on Linux), free when asked. A port the
+// kernel hands out for bind(0) comes from that range, from which every outgoing connection also
+// takes its local port: a station started long after the port was picked (a test that builds a
+// backlog first) could find it taken by some other test's connection.
 std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+  static std::mt19937 pick{std::random_device{}()};
+  std::uniform_int_distribution<int> below_ephemeral(20000, 32000);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(below_ephemeral(pick));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port);
+    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
     ::close(fd);
-    throw std::runtime_error("cannot find a free port");
+    if (bound) {
+      return port;
+    }
   }
-  ::close(fd);
-  return ntohs(address.sin_port);
+  throw std::runtime_error("cannot find a free port below the ephemeral range");
 }
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {

@@ -16,7 +16,7 @@
 
 namespace hotline::testing {
 
-// A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it).
+// A TCP port on 127.0.0.1, below the ephemeral range, that was free a moment ago.
 std::uint16_t free_port();
 
 // Calls `done` until it returns true or `timeout` passes; returns its last answer. What a test
