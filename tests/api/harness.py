@@ -11,6 +11,7 @@ import hmac
 import http.client
 import json
 import os
+import random
 import shutil
 import socket
 import ssl
@@ -39,9 +40,22 @@ BRAVO_USERS = {"bob": "operator", "bea": "principal"}
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port below the kernel's ephemeral range (32768 and up), free when asked.
+
+    A port from bind(0) comes from the ephemeral range, from which every outgoing connection (of
+    this test or of another one running beside it) also takes its local port, so it could be taken
+    before the station listens on it. 10000-19999 also stays clear of the C++ integration tests'
+    ports (tests/integration/station_process.cc picks 20000-32000).
+    """
+    for _ in range(200):
+        port = random.randint(10000, 19999)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("cannot find a free port below the ephemeral range")
 
 
 def run(*args, stdin=None, check=True):
