@@ -412,10 +412,11 @@ Result<void> Session::author_new_entries() {
   if (transport_.queued_bytes() >= kMaxQueuedBytes) {
     return success();
   }
+  const std::uint64_t signed_unreceipted = in_flight();
   std::size_t room = 0;
-  if (in_flight() < kInFlightWindow) {
-    room = std::min<std::uint64_t>(kInFlightWindow - in_flight(), kAuthorBatch);
-  } else if (in_flight() < window_for(Precedence::kFlash)) {
+  if (signed_unreceipted < kInFlightWindow) {
+    room = std::min<std::uint64_t>(kInFlightWindow - signed_unreceipted, kAuthorBatch);
+  } else if (signed_unreceipted < window_for(Precedence::kFlash)) {
     // A FLASH draft does not wait for the window to drain: it is signed at once and goes out
     // right behind what is already in flight.
     HOTLINE_ASSIGN(auto next, record_.next_drafts(1));

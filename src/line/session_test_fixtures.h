@@ -89,10 +89,14 @@ struct Side {
     parties = {record::derive_line_id(a, b, "l"), "l", key.public_key(), peer_key};
     reopen();
   }
-  void reopen() {
+  // Closes the store (and what uses it): the database file is complete on its own.
+  void close() {
     session.reset();
     record.reset();
     store.reset();
+  }
+  void reopen() {
+    close();
     completions.clear();
     store::SqliteOptions options;
     options.vfs = vfs;
@@ -200,16 +204,12 @@ inline Result<void> settle(Side& a, Side& b) {
 class SessionTest : public ::testing::Test {
  protected:
   void copy_alpha_database(const std::string& to) {
-    alpha_.session.reset();
-    alpha_.record.reset();
-    alpha_.store.reset();  // closed: the database file is complete on its own
+    alpha_.close();
     std::filesystem::copy_file(alpha_.path, to);
     alpha_.reopen();
   }
   void restore_alpha_database(const std::string& from) {
-    alpha_.session.reset();
-    alpha_.record.reset();
-    alpha_.store.reset();
+    alpha_.close();
     std::filesystem::remove(alpha_.path + "-wal");
     std::filesystem::remove(alpha_.path + "-shm");
     std::filesystem::copy_file(from, alpha_.path,
