@@ -65,6 +65,11 @@ LineLink::LineLink(asio::io_context& io, store::RecordStore& store, LineRecord r
       observer_.stored(std::move(entries));
     }
   };
+  listener.own_checkpoint = [this](const SignedCheckpoint& checkpoint) {
+    if (active_ && !active_->closing()) {
+      active_->session().send_stored_checkpoint(checkpoint);
+    }
+  };
   listener.peer_checkpoint = [this](const SignedCheckpoint& checkpoint, bool holds_head) {
     if (observer_.peer_checkpoint) {
       observer_.peer_checkpoint(checkpoint, holds_head);

@@ -35,6 +35,10 @@ Result<void> LineRecord::check_writable() const {
                                      (failure_ ? failure_->message : std::string("unknown")) +
                                      "); the line resumes once its record is reloaded");
   }
+  return require_post();
+}
+
+Result<void> LineRecord::require_post() const {
   if (!post_) {
     return make_error(Errc::kInternal, "line " + line_.name + ": pipelined writes need a Post");
   }
@@ -437,16 +441,33 @@ Result<SignedReceipt> LineRecord::receipt_for_peer_head() {
   return sign_peer_receipt();
 }
 
-Result<SignedCheckpoint> LineRecord::checkpoint() {
+Result<SignedCheckpoint> LineRecord::sign_checkpoint() const {
+  // Of the durable heads only: a checkpoint must never name an entry a crash could still undo.
   record::CheckpointFields f;
   f.line = line_.id;
   f.signer = line_.local;
   f.own = own_durable_.position;
   f.peer = peer_durable_.position;
   f.time = clock_->now();
-  HOTLINE_ASSIGN(SignedCheckpoint checkpoint, record::sign_checkpoint(*key_, f));
+  return record::sign_checkpoint(*key_, f);
+}
+
+Result<SignedCheckpoint> LineRecord::checkpoint() {
+  HOTLINE_ASSIGN(SignedCheckpoint checkpoint, sign_checkpoint());
   HOTLINE_TRY(store_->add_checkpoint(checkpoint));
   return checkpoint;
+}
+
+Result<void> LineRecord::checkpoint_async() {
+  // Not refused after a failed write, unlike entries: it names only heads already durable.
+  HOTLINE_TRY(require_post());
+  HOTLINE_ASSIGN(SignedCheckpoint checkpoint, sign_checkpoint());
+  store_->add_checkpoint_then(checkpoint, when_written([this, checkpoint](Result<void> written) {
+                                if (written.ok() && listener_.own_checkpoint) {
+                                  listener_.own_checkpoint(checkpoint);
+                                }
+                              }));
+  return success();
 }
 
 }  // namespace hotline::line

@@ -70,6 +70,8 @@ struct RecordListener {
   // The peer's checkpoint was checked and stored; `holds_head` says this station holds the
   // peer's chain up to the head it names (so nothing the peer authored before it is missing).
   std::function<void(const SignedCheckpoint&, bool holds_head)> peer_checkpoint;
+  // This station's checkpoint (checkpoint_async) is durable and may now be sent to the peer.
+  std::function<void(const SignedCheckpoint&)> own_checkpoint;
 };
 
 class LineRecord {
@@ -172,10 +174,16 @@ class LineRecord {
 
   // Signs and stores a checkpoint of both heads.
   Result<SignedCheckpoint> checkpoint();
+  // Signs a checkpoint of both heads and writes it without waiting for the disk;
+  // Listener::own_checkpoint hands it over once durable, to be sent to the peer.
+  Result<void> checkpoint_async();
 
   // Checks and stores the peer's checkpoint. A divergent one is stored as evidence and reported
   // as kConflict; one ahead of the local copy is stored and reported as kAhead.
   Result<record::CheckpointMatch> accept_checkpoint(const SignedCheckpoint& checkpoint);
+  // Checks the peer's checkpoint exactly as accept_checkpoint does, then writes it without
+  // waiting for the disk; Listener::peer_checkpoint follows once durable.
+  Result<record::CheckpointMatch> accept_checkpoint_async(const SignedCheckpoint& checkpoint);
 
  private:
   LineRecord(store::RecordStore& store, const crypto::SigningKey& key, store::LineParties line,
@@ -188,6 +196,10 @@ class LineRecord {
 
   Result<void> load();
   Result<void> check_writable() const;
+  Result<void> require_post() const;
+  Result<SignedCheckpoint> sign_checkpoint() const;
+  // The checks of accept_checkpoint, before anything of the checkpoint itself is stored.
+  Result<record::CheckpointMatch> check_peer_checkpoint(const SignedCheckpoint& checkpoint);
   // Wraps what to do on the line's thread when a pipelined write ends into the store's callback.
   store::WriteDone when_written(std::function<void(Result<void>)> on_line_thread);
   Result<std::optional<SignedEntry>> entry_at(const record::PublicKey& author, std::uint64_t seq);

@@ -214,7 +214,8 @@ void LineRecord::store_peer_receipt(const SignedReceipt& receipt) {
                            }));
 }
 
-Result<record::CheckpointMatch> LineRecord::accept_checkpoint(const SignedCheckpoint& checkpoint) {
+Result<record::CheckpointMatch> LineRecord::check_peer_checkpoint(
+    const SignedCheckpoint& checkpoint) {
   if (checkpoint.fields.line != line_.id || checkpoint.fields.signer != line_.peer) {
     return make_error(Errc::kBrokenChain, "checkpoint is not the peer's for this line");
   }
@@ -239,11 +240,33 @@ Result<record::CheckpointMatch> LineRecord::accept_checkpoint(const SignedCheckp
     return make_error(Errc::kConflict, "line " + line_.name + ": peer checkpoint diverges: " +
                                            comparison.detail + " (evidence kept)");
   }
+  return comparison.match;
+}
+
+Result<record::CheckpointMatch> LineRecord::accept_checkpoint(const SignedCheckpoint& checkpoint) {
+  HOTLINE_ASSIGN(record::CheckpointMatch match, check_peer_checkpoint(checkpoint));
   HOTLINE_TRY(store_->add_checkpoint(checkpoint));
   if (listener_.peer_checkpoint) {
     listener_.peer_checkpoint(checkpoint, checkpoint.fields.own.seq <= peer_durable_.position.seq);
   }
-  return comparison.match;
+  return match;
+}
+
+Result<record::CheckpointMatch> LineRecord::accept_checkpoint_async(
+    const SignedCheckpoint& checkpoint) {
+  HOTLINE_TRY(require_post());
+  HOTLINE_ASSIGN(record::CheckpointMatch match, check_peer_checkpoint(checkpoint));
+  store_->add_checkpoint_then(checkpoint, when_written([this, checkpoint](Result<void> written) {
+                                if (written.ok() && listener_.peer_checkpoint) {
+                                  // Whether this station holds the peer's chain up to the
+                                  // checkpoint's head, as of now that the checkpoint is durable
+                                  // (entries of that chain may have become durable since).
+                                  listener_.peer_checkpoint(
+                                      checkpoint,
+                                      checkpoint.fields.own.seq <= peer_durable_.position.seq);
+                                }
+                              }));
+  return match;
 }
 
 }  // namespace hotline::line

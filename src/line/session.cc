@@ -311,7 +311,7 @@ Result<void> Session::on_receipt(const link::Receipt& message) {
 
 Result<void> Session::on_checkpoint(const link::Checkpoint& message) {
   HOTLINE_ASSIGN(SignedCheckpoint checkpoint, record::decode_checkpoint(message.signed_checkpoint));
-  auto match = record_.accept_checkpoint(checkpoint);
+  auto match = record_.accept_checkpoint_async(checkpoint);
   if (!match.ok()) {
     if (match.error().code == Errc::kConflict) {
       ++counters_.alarms;
@@ -446,8 +446,16 @@ Result<void> Session::send_checkpoint() {
   if (state_ != SessionState::kOpen) {
     return success();
   }
-  HOTLINE_ASSIGN(SignedCheckpoint checkpoint, record_.checkpoint());
-  return send(link::Checkpoint{checkpoint.signed_bytes});
+  // The checkpoint goes out once durable (send_stored_checkpoint, from the LineLink), so the line's
+  // thread does not wait for the disk, and the peer never holds a checkpoint this station lost.
+  return record_.checkpoint_async();
+}
+
+void Session::send_stored_checkpoint(const SignedCheckpoint& checkpoint) {
+  if (state_ != SessionState::kOpen) {
+    return;  // the next session's opening sends a checkpoint of its own
+  }
+  (void)send(link::Checkpoint{checkpoint.signed_bytes});
 }
 
 }  // namespace hotline::line

@@ -106,8 +106,10 @@ class Session {
 
   // Queues a HEARTBEAT stamped `now` (µs since the epoch).
   [[nodiscard]] Result<void> send_heartbeat(Micros now);
-  // Signs, stores and queues a checkpoint of both heads (only once open).
+  // Signs a checkpoint of both heads and has it written (only once open); it is sent by
+  // send_stored_checkpoint once durable (RecordListener::own_checkpoint).
   [[nodiscard]] Result<void> send_checkpoint();
+  void send_stored_checkpoint(const SignedCheckpoint& checkpoint);
 
   // The last heartbeat round trip, if one completed.
   std::optional<std::chrono::microseconds> round_trip() const { return round_trip_; }

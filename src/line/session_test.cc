@@ -1,5 +1,7 @@
 // The line protocol in memory: HELLO, delivery and receipts, FLASH and the window, resends,
 // recovery from a restored backup, forks and frames out of turn.
+#include <algorithm>
+
 #include "line/session_test_fixtures.h"
 
 namespace hotline::line {
@@ -15,6 +17,35 @@ TEST_F(SessionTest, QueuedDraftsAreDeliveredWithReceiptsOnceTheHelloIsDone) {
   EXPECT_EQ(alpha_.record->receipted_seq(), 3u);
   EXPECT_EQ(alpha_.store->count_drafts(alpha_.parties.id, std::nullopt).value(), 0u);
   EXPECT_EQ(bravo_.counters.entries_received, 3u);
+}
+
+// A checkpoint is signed and handed to the writer; the line's thread does not wait for the disk,
+// and the checkpoint goes out only once it is durable, so the peer never holds one this station
+// could lose. The peer stores it the same way.
+TEST_F(SessionTest, ACheckpointGoesOutOnlyOnceItIsDurable) {
+  alpha_.connect();
+  bravo_.connect();
+  ASSERT_TRUE(settle(alpha_, bravo_).ok());
+  const std::size_t stored_before = alpha_.store->checkpoints(alpha_.parties.id).value().size();
+  const std::uint64_t received_before = bravo_.counters.checkpoints_received;
+
+  clock_.advance(1000);  // else it would equal the checkpoint of the opening, and be stored once
+  ASSERT_TRUE(alpha_.session->send_checkpoint().ok());
+  EXPECT_TRUE(alpha_.transport.frames.empty()) << "a checkpoint went out before it was durable";
+  alpha_.drain();  // the writer's report reaches the line's thread
+  const auto stored = alpha_.store->checkpoints(alpha_.parties.id).value();
+  ASSERT_EQ(stored.size(), stored_before + 1);
+  ASSERT_EQ(alpha_.transport.frames.size(), 1u);
+  link::Frame frame = take_frame(alpha_).value();
+  ASSERT_EQ(frame.type, link::FrameType::kCheckpoint);
+
+  ASSERT_TRUE(bravo_.session->on_frame(frame).value());
+  EXPECT_EQ(bravo_.counters.checkpoints_received, received_before + 1);
+  bravo_.drain();
+  const auto held = bravo_.store->checkpoints(bravo_.parties.id).value();
+  EXPECT_TRUE(std::any_of(held.begin(), held.end(), [&](const SignedCheckpoint& c) {
+    return c.signed_bytes == stored.back().signed_bytes;
+  })) << "bravo did not store alpha's checkpoint";
 }
 
 TEST_F(SessionTest, NothingIsAuthoredBeforeTheHello) {

@@ -114,6 +114,11 @@ struct Side {
         session->send_receipt(receipt);
       }
     };
+    listener.own_checkpoint = [this](const SignedCheckpoint& checkpoint) {
+      if (session) {
+        session->send_stored_checkpoint(checkpoint);
+      }
+    };
     listener.write_failed = [this](const Error&) { ++write_failures; };
     record->set_listener(std::move(listener));
   }
@@ -189,9 +194,12 @@ inline Result<void> deliver(Side& from, Side& to) {
   return from.pump();
 }
 
-// Delivers both ways until neither side has anything more to say.
+// Delivers both ways until neither side has anything more to say, nor a write in flight whose end
+// would queue a frame (a checkpoint goes out once durable).
 inline Result<void> settle(Side& a, Side& b) {
   for (int round = 0; round < 1000; ++round) {
+    a.drain();
+    b.drain();
     if (a.transport.frames.empty() && b.transport.frames.empty()) {
       return success();
     }

@@ -225,6 +225,8 @@ class RecordStore {
                                                 SignedReceipt receipt, WriteDone done) = 0;
   [[nodiscard]] virtual Result<std::vector<SignedReceipt>> receipts(const LineId& line) = 0;
   [[nodiscard]] virtual Result<void> add_checkpoint(const SignedCheckpoint& checkpoint) = 0;
+  // The same write, reporting through `done` (see WriteDone) instead of blocking.
+  virtual void add_checkpoint_then(SignedCheckpoint checkpoint, WriteDone done) = 0;
   [[nodiscard]] virtual Result<std::vector<SignedCheckpoint>> checkpoints(const LineId& line) = 0;
 
   [[nodiscard]] virtual Result<void> add_evidence(const Evidence& evidence) = 0;

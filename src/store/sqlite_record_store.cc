@@ -178,6 +178,13 @@ SqliteRecordStore::Job entries_with_receipt_job(std::vector<SignedEntry> entries
   };
 }
 
+SqliteRecordStore::Job checkpoint_job(SignedCheckpoint checkpoint) {
+  return [checkpoint = std::move(checkpoint)](Connection& db, Micros now) -> Result<void> {
+    HOTLINE_TRY(tables::require_line(db, checkpoint.fields.line));
+    return tables::insert_checkpoint(db, checkpoint, now);
+  };
+}
+
 }  // namespace
 
 // --- writes -------------------------------------------------------------------------------------
@@ -315,11 +322,11 @@ void SqliteRecordStore::append_entries_with_receipt_then(std::vector<SignedEntry
 }
 
 Result<void> SqliteRecordStore::add_checkpoint(const SignedCheckpoint& checkpoint) {
-  return submit([checkpoint](Connection& db, Micros now) -> Result<void> {
-           HOTLINE_TRY(tables::require_line(db, checkpoint.fields.line));
-           return tables::insert_checkpoint(db, checkpoint, now);
-         })
-      .get();
+  return submit(checkpoint_job(checkpoint)).get();
+}
+
+void SqliteRecordStore::add_checkpoint_then(SignedCheckpoint checkpoint, WriteDone done) {
+  submit(checkpoint_job(std::move(checkpoint)), std::move(done));
 }
 
 Result<void> SqliteRecordStore::add_evidence(const Evidence& evidence) {

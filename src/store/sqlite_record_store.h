@@ -44,6 +44,7 @@ class SqliteRecordStore final : public RecordStore {
                                         WriteDone done) override;
   [[nodiscard]] Result<std::vector<SignedReceipt>> receipts(const LineId& line) override;
   [[nodiscard]] Result<void> add_checkpoint(const SignedCheckpoint& checkpoint) override;
+  void add_checkpoint_then(SignedCheckpoint checkpoint, WriteDone done) override;
   [[nodiscard]] Result<std::vector<SignedCheckpoint>> checkpoints(const LineId& line) override;
   // `evidence.recorded_at` is replaced by the store's clock when it is written.
   [[nodiscard]] Result<void> add_evidence(const Evidence& evidence) override;
