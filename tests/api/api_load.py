@@ -99,7 +99,17 @@ def run_load(alpha, clients, requests):
     latencies = sorted(x for r in results for x in r["latencies"])
     errors = [e for r in results for e in r["errors"]]
     seqs = [s for r in results for s in r["seqs"]]
-    own_after = alpha.cli_json("status")["lines"][0]["own"]["seq"]
+    # A write answered with a draft id waits in the outbox for room in the in-flight window, and is
+    # on the record once signed: a moment after the last answer, when many were queued. Polls the
+    # station (bounded); a write that never leaves the outbox fails the count below.
+    deadline = time.time() + 60
+    while True:
+        line = alpha.cli_json("status")["lines"][0]
+        own_after = line["own"]["seq"]
+        outbox_left = sum(line["outbox"].values())
+        if (outbox_left == 0 and own_after - own_before >= len(seqs)) or time.time() > deadline:
+            break
+        time.sleep(0.05)
     return {
         "clients": clients,
         "requests": len(latencies),
@@ -109,6 +119,7 @@ def run_load(alpha, clients, requests):
         "writes_distinct": len(set(seqs)),
         "writes_queued": sum(1 for kind, _ in seqs if kind == "draft"),
         "record_grew_by": own_after - own_before,
+        "outbox_left": outbox_left,
         "seconds": round(seconds, 3),
         "requests_per_second": round(len(latencies) / seconds, 1),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
