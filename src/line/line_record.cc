@@ -1,6 +1,7 @@
 #include "line/line_record.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace hotline::line {
 
@@ -390,9 +391,12 @@ Result<void> LineRecord::recover_own_entries(const std::vector<SignedEntry>& ent
   if (fresh.empty()) {
     return success();
   }
-  // Drafts authored before the loss are in the recovered entries; match them by content.
-  HOTLINE_ASSIGN(std::size_t queued, store_->count_drafts(line_.id, std::nullopt));
-  HOTLINE_ASSIGN(auto drafts, store_->next_drafts(line_.id, queued));
+  // Drafts authored before the loss are in the recovered entries; match them by content. All of
+  // them, in one read without a limit: a count read first is overtaken by drafts queued meanwhile
+  // (messages sent while this station recovers), and since FLASH sorts first, a limit taken from
+  // it would leave out the last ROUTINE drafts, which would then be authored a second time.
+  HOTLINE_ASSIGN(auto drafts,
+                 store_->next_drafts(line_.id, std::numeric_limits<std::size_t>::max()));
   std::vector<std::uint64_t> authored;
   std::vector<Precedence> authored_precedence;
   for (const SignedEntry& entry : fresh) {
